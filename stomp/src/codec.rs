@@ -189,10 +189,28 @@ fn truncate(s: &str) -> String {
 /// Appends `frame` encoded for `version` to `out`. Bodies are always
 /// framed with `content-length` so that they may hold NUL octets.
 pub fn encode(frame: &Frame, version: Version, out: &mut Vec<u8>) {
-    out.extend_from_slice(frame.command.as_str().as_bytes());
+    encode_parts(
+        frame.command,
+        frame.headers.iter(),
+        &frame.body,
+        version,
+        out,
+    );
+}
+
+/// Encodes a frame from its parts, for callers that hold the headers
+/// elsewhere (a stored message) and need not build a [`Frame`].
+pub fn encode_parts<'a>(
+    command: Command,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: &[u8],
+    version: Version,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(command.as_str().as_bytes());
     out.push(b'\n');
-    let escaped = frame.command.escapes_headers();
-    for (name, value) in frame.headers.iter() {
+    let escaped = command.escapes_headers();
+    for (name, value) in headers {
         if name == "content-length" {
             continue;
         }
@@ -207,12 +225,12 @@ pub fn encode(frame: &Frame, version: Version, out: &mut Vec<u8>) {
         }
         out.push(b'\n');
     }
-    if !frame.body.is_empty() || frame.command == Command::Message {
+    if !body.is_empty() || command == Command::Message {
         out.extend_from_slice(b"content-length:");
-        out.extend_from_slice(frame.body.len().to_string().as_bytes());
+        out.extend_from_slice(body.len().to_string().as_bytes());
         out.push(b'\n');
     }
     out.push(b'\n');
-    out.extend_from_slice(&frame.body);
+    out.extend_from_slice(body);
     out.push(0);
 }

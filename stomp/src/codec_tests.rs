@@ -52,7 +52,10 @@ fn crlf_line_endings_are_accepted() {
 #[test]
 fn end_of_lines_between_frames_are_heartbeats() {
     assert_eq!(parse_one(b"\n", Version::V1_2), Ok(Parsed::Heartbeat(1)));
-    assert_eq!(parse_one(b"\r\nSEND", Version::V1_2), Ok(Parsed::Heartbeat(2)));
+    assert_eq!(
+        parse_one(b"\r\nSEND", Version::V1_2),
+        Ok(Parsed::Heartbeat(2))
+    );
     assert_eq!(parse_one(b"\r", Version::V1_2), Ok(Parsed::Incomplete));
 }
 
@@ -70,9 +73,15 @@ fn errors_name_what_is_wrong() {
     let cases: &[(&[u8], FrameError)] = &[
         (b"BOGUS\n\n\0", FrameError::UnknownCommand("BOGUS".into())),
         (b"BOGUS\n", FrameError::UnknownCommand("BOGUS".into())),
-        (b"SEND\nnocolon\n\n\0", FrameError::MalformedHeader("nocolon".into())),
+        (
+            b"SEND\nnocolon\n\n\0",
+            FrameError::MalformedHeader("nocolon".into()),
+        ),
         (b"SEND\na:\\t\n\n\0", FrameError::BadEscape("\\t".into())),
-        (b"SEND\ncontent-length:x\n\n\0", FrameError::BadContentLength("x".into())),
+        (
+            b"SEND\ncontent-length:x\n\n\0",
+            FrameError::BadContentLength("x".into()),
+        ),
         (b"SEND\ncontent-length:1\n\nab\0", FrameError::MissingNul(1)),
         (b"SEND\na:\xff\n\n\0", FrameError::NotUtf8),
     ];
@@ -114,7 +123,10 @@ fn limits_are_enforced() {
 fn messages_always_carry_content_length() {
     let f = Frame::new(Command::Message).header("destination", "/queue/a");
     let out = encoded(&f, Version::V1_2);
-    assert_eq!(out, b"MESSAGE\ndestination:/queue/a\ncontent-length:0\n\n\0");
+    assert_eq!(
+        out,
+        b"MESSAGE\ndestination:/queue/a\ncontent-length:0\n\n\0"
+    );
 }
 
 fn arb_version() -> impl Strategy<Value = Version> {

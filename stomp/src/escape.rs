@@ -86,7 +86,10 @@ mod tests {
 
     #[test]
     fn undefined_escapes_are_errors_from_1_1() {
-        assert_eq!(unescape("a\\t", Version::V1_1), Err(BadEscape("\\t".into())));
+        assert_eq!(
+            unescape("a\\t", Version::V1_1),
+            Err(BadEscape("\\t".into()))
+        );
         assert!(unescape("trailing\\", Version::V1_2).is_err());
         assert_eq!(unescape("a\\t", Version::V1_0), Ok("a\\t".to_owned()));
     }

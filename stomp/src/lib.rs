@@ -8,5 +8,5 @@ pub mod frame;
 #[cfg(test)]
 mod codec_tests;
 
-pub use codec::{FrameError, Limits, Parsed, encode, parse};
+pub use codec::{FrameError, Limits, Parsed, encode, encode_parts, parse};
 pub use frame::{Command, Frame, Headers, Version};

@@ -1,0 +1,229 @@
+//! One configuration, from flags, `FERROMQ_*` environment variables and
+//! an optional TOML file, in that order of precedence.
+
+use clap::Parser;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Every setting, each optional so that flags, environment and file can
+/// be layered; [`Config`] fills in the defaults.
+#[derive(Debug, Default, Parser, Deserialize)]
+#[command(
+    name = "ferromq-broker",
+    version,
+    about = "ferromq: a replicated STOMP message broker"
+)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// TOML file with any of these settings (keys with underscores).
+    #[arg(long, env = "FERROMQ_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Where messages are stored [default: ./data].
+    #[arg(long, env = "FERROMQ_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// STOMP listen address [default: 0.0.0.0:61613].
+    #[arg(long, env = "FERROMQ_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Admin HTTP listen address [default: 0.0.0.0:8161].
+    #[arg(long, env = "FERROMQ_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+    /// This node's name in message ids and status [default: the hostname].
+    #[arg(long, env = "FERROMQ_NODE_ID", value_name = "ID")]
+    pub node_id: Option<String>,
+    /// Largest frame a client may send, in bytes [default: 10485760].
+    #[arg(long, env = "FERROMQ_MAX_FRAME_BYTES", value_name = "N")]
+    pub max_frame_bytes: Option<usize>,
+    /// Largest header section a client may send, in bytes [default: 65536].
+    #[arg(long, env = "FERROMQ_MAX_HEADER_BYTES", value_name = "N")]
+    pub max_header_bytes: Option<usize>,
+    /// Most headers in one frame [default: 128].
+    #[arg(long, env = "FERROMQ_MAX_HEADERS", value_name = "N")]
+    pub max_headers: Option<usize>,
+    /// Heart-beats the broker offers, in ms: can send every SX, wants one
+    /// every SY; 0 disables a direction [default: 10000,10000].
+    #[arg(long, env = "FERROMQ_HEART_BEAT", value_name = "SX,SY")]
+    pub heart_beat: Option<String>,
+    /// Prefetch window of a subscription without activemq.prefetchSize
+    /// [default: 1000].
+    #[arg(long, env = "FERROMQ_DEFAULT_PREFETCH", value_name = "N")]
+    pub default_prefetch: Option<usize>,
+    /// Log filter, in tracing's EnvFilter syntax [default: info].
+    #[arg(long, env = "FERROMQ_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// The broker's configuration, defaults applied and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub node_id: String,
+    pub limits: ferromq_stomp::Limits,
+    pub heart_beat: (u64, u64),
+    pub default_prefetch: usize,
+    pub log: String,
+}
+
+macro_rules! layer {
+    ($top:expr, $below:expr, $($field:ident),*) => {
+        Settings { config: $top.config, $($field: $top.$field.or($below.$field)),* }
+    };
+}
+
+impl Settings {
+    /// Settings from `self`, with what is unset taken from `file`.
+    fn over(self, file: Settings) -> Settings {
+        layer!(
+            self,
+            file,
+            data_dir,
+            listen,
+            admin_listen,
+            node_id,
+            max_frame_bytes,
+            max_header_bytes,
+            max_headers,
+            heart_beat,
+            default_prefetch,
+            log
+        )
+    }
+
+    fn read_file(path: &Path) -> Result<Settings, ConfigError> {
+        let fail = |reason: String| ConfigError::File {
+            path: path.display().to_string(),
+            reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| fail(e.to_string()))
+    }
+}
+
+impl Config {
+    /// Builds the configuration from flags and environment (already parsed
+    /// into `cli`) and the file `cli` names, if any.
+    pub fn load(cli: Settings) -> Result<Config, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => Settings::read_file(path)?,
+            None => Settings::default(),
+        };
+        let s = cli.over(file);
+        let defaults = ferromq_stomp::Limits::default();
+        let limits = ferromq_stomp::Limits {
+            max_frame_bytes: positive(
+                "max_frame_bytes",
+                s.max_frame_bytes,
+                defaults.max_frame_bytes,
+            )?,
+            max_header_bytes: positive(
+                "max_header_bytes",
+                s.max_header_bytes,
+                defaults.max_header_bytes,
+            )?,
+            max_headers: positive("max_headers", s.max_headers, defaults.max_headers)?,
+        };
+        let heart_beat = s.heart_beat.as_deref().unwrap_or("10000,10000");
+        let heart_beat = heart_beat
+            .split_once(',')
+            .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "heart_beat {heart_beat:?}: expected SX,SY in milliseconds"
+                ))
+            })?;
+        Ok(Config {
+            data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("data")),
+            listen: s.listen.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 61613))),
+            admin_listen: s
+                .admin_listen
+                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8161))),
+            node_id: s.node_id.unwrap_or_else(default_node_id),
+            limits,
+            heart_beat,
+            default_prefetch: positive("default_prefetch", s.default_prefetch, 1000)?,
+            log: s.log.unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+fn positive(name: &str, value: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(ConfigError::Invalid(format!(
+            "{name} must be greater than 0"
+        ))),
+        Some(n) => Ok(n),
+    }
+}
+
+fn default_node_id() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ferromq".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Settings {
+        Settings::parse_from(std::iter::once("ferromq-broker").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_defaults_fill_the_rest() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("b.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:1\"\nmax_headers = 7\n")?;
+        let path = file.to_string_lossy().into_owned();
+        let c = Config::load(parse(&["--config", &path, "--listen", "127.0.0.1:2"]))?;
+        assert_eq!(c.listen.port(), 2);
+        assert_eq!(c.limits.max_headers, 7);
+        assert_eq!(c.admin_listen.port(), 8161);
+        assert_eq!(c.heart_beat, (10_000, 10_000));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_file_is_named_in_one_line() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("b.toml");
+        std::fs::write(&file, "listne = 1\n")?;
+        let path = file.to_string_lossy().into_owned();
+        let err = Config::load(parse(&["--config", &path]))
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(
+            err.contains("b.toml") && err.contains("listne") && !err.contains('\n'),
+            "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(Config::load(parse(&["--heart-beat", "x"])).is_err());
+        assert!(Config::load(parse(&["--max-headers", "0"])).is_err());
+        assert!(Settings::try_parse_from(["b", "--listen", "nope"]).is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! RocksDB storage: the log of entries and the queue state they apply to.
+//!
+//! Column families:
+//! - `log`: index (big-endian) -> encoded [`Entry`]; kept for a while so
+//!   that entries can be shipped to replicas, then trimmed;
+//! - `messages`: (queue, seq) -> encoded [`MessageRecord`], the durable
+//!   backlog of every queue, read page by page so memory stays flat;
+//! - `meta`: the last applied position.
+//!
+//! The store knows nothing of the network or of STOMP.
+
+mod entry;
+mod keys;
+
+pub use entry::{DecodeError, Entry, MessageRecord, Op, Position};
+
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+use std::collections::BTreeMap;
+use std::path::Path;
+use thiserror::Error;
+
+const CF_LOG: &str = "log";
+const CF_MESSAGES: &str = "messages";
+const CF_META: &str = "meta";
+const META_APPLIED: &[u8] = b"applied";
+/// Memory for RocksDB memtables, all column families together.
+const MEMTABLE_BUDGET: usize = 64 << 20;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("RocksDB: {0}")]
+    Db(#[from] rocksdb::Error),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("column family {0} is missing")]
+    MissingColumnFamily(&'static str),
+}
+
+/// What a queue holds on disk when the broker starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueOnDisk {
+    pub depth: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+}
+
+/// The state found on disk at open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// The last entry applied to the queue state.
+    pub applied: Position,
+    /// One past the highest message sequence number on disk.
+    pub next_seq: u64,
+    pub queues: BTreeMap<String, QueueOnDisk>,
+}
+
+/// The broker's durable state.
+pub struct Store {
+    db: DB,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir` and reads what it holds.
+    pub fn open(dir: &Path) -> Result<(Store, Recovered), StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_keep_log_file_num(4);
+        // Memtables are the store's main memory use: bound them across
+        // column families so a deep backlog cannot grow the process.
+        opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
+        let cfs = [CF_LOG, CF_MESSAGES, CF_META].into_iter().map(|name| {
+            let mut cf = Options::default();
+            cf.set_write_buffer_size(MEMTABLE_BUDGET / 4);
+            ColumnFamilyDescriptor::new(name, cf)
+        });
+        let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        let store = Store { db };
+        let recovered = store.recover()?;
+        Ok((store, recovered))
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(name)
+            .ok_or(StoreError::MissingColumnFamily(name))
+    }
+
+    fn recover(&self) -> Result<Recovered, StoreError> {
+        let mut rec = Recovered::default();
+        if let Some(raw) = self.db.get_cf(self.cf(CF_META)?, META_APPLIED)? {
+            rec.applied = keys::decode_position(&raw).ok_or(DecodeError("applied position"))?;
+        }
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_MESSAGES)?, IteratorMode::Start)
+        {
+            let (key, _) = item?;
+            let (queue, seq) = keys::decode_message(&key).ok_or(DecodeError("message key"))?;
+            rec.next_seq = rec.next_seq.max(seq + 1);
+            rec.queues
+                .entry(queue.to_owned())
+                .and_modify(|q| {
+                    q.depth += 1;
+                    q.last_seq = seq;
+                })
+                .or_insert(QueueOnDisk {
+                    depth: 1,
+                    first_seq: seq,
+                    last_seq: seq,
+                });
+        }
+        Ok(rec)
+    }
+
+    /// Appends `entries` to the log and applies them to the queue state in
+    /// one atomic write, fsynced before it returns: one call serves a whole
+    /// group commit.
+    pub fn commit(&self, entries: &[Entry]) -> Result<(), StoreError> {
+        let Some(last) = entries.last() else {
+            return Ok(());
+        };
+        let mut batch = WriteBatch::default();
+        let (log, messages) = (self.cf(CF_LOG)?, self.cf(CF_MESSAGES)?);
+        let mut buf = Vec::new();
+        for entry in entries {
+            buf.clear();
+            entry.encode(&mut buf);
+            batch.put_cf(log, entry.position.index.to_be_bytes(), &buf);
+            for op in &entry.ops {
+                match op {
+                    Op::Enqueue { queue, message } if message.persistent => {
+                        buf.clear();
+                        message.encode(&mut buf);
+                        batch.put_cf(messages, keys::message(queue, message.seq), &buf);
+                    }
+                    Op::Remove { queue, seq } => {
+                        batch.delete_cf(messages, keys::message(queue, *seq));
+                    }
+                    Op::Enqueue { .. } | Op::Barrier => {}
+                }
+            }
+        }
+        batch.put_cf(
+            self.cf(CF_META)?,
+            META_APPLIED,
+            keys::position(last.position),
+        );
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db.write_opt(batch, &opts)?;
+        Ok(())
+    }
+
+    /// Reads up to `limit` messages of `queue` with sequence numbers from
+    /// `from_seq` on, in order.
+    pub fn read_queue(
+        &self,
+        queue: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        let start = keys::message(queue, from_seq);
+        let prefix = keys::queue_prefix(queue);
+        let mode = IteratorMode::From(&start, Direction::Forward);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_MESSAGES)?, mode) {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) || out.len() == limit {
+                break;
+            }
+            out.push(MessageRecord::decode(&value)?);
+        }
+        Ok(out)
+    }
+
+    /// Reads the log from `from_index` on, up to `limit` entries.
+    pub fn read_log(&self, from_index: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let start = from_index.to_be_bytes();
+        let mode = IteratorMode::From(&start, Direction::Forward);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_LOG)?, mode).take(limit) {
+            let (_, value) = item?;
+            out.push(Entry::decode(&value)?);
+        }
+        Ok(out)
+    }
+
+    /// Drops log entries below `index`; their effects live on in the queue
+    /// state. Not synced: losing a trim only keeps more log.
+    pub fn trim_log(&self, index: u64) -> Result<(), StoreError> {
+        let log = self.cf(CF_LOG)?;
+        self.db
+            .delete_range_cf(log, 0u64.to_be_bytes(), index.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

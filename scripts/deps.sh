@@ -1,0 +1,38 @@
+# Sourced by the scripts beside it: installs what building and testing
+# ferromq needs, only when it is missing.
+
+# Runs a command as root (directly, or through sudo).
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+# Installs the Debian packages named that are not installed yet.
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing Debian packages: ${missing[*]}" >&2
+  if [ "$apt_updated" -eq 0 ]; then
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# RocksDB's bindings are generated with bindgen, which needs libclang.
+ensure_build_deps() {
+  ensure_apt libclang-dev
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferromq/target}"
+}
+
+# The conformance suite drives the broker with stomp.py under pytest.
+ensure_test_deps() {
+  local req="$1"
+  if ! python3 -c 'import stomp, pytest' 2>/dev/null; then
+    echo "installing Python test requirements from $req" >&2
+    python3 -m pip install -q --disable-pip-version-check -r "$req"
+  fi
+}
