@@ -168,6 +168,11 @@ fn positive(name: &str, value: Option<usize>, default: usize) -> Result<usize, C
     }
 }
 
+/// Names a setting the way both flags and files spell it.
+fn setting(key: &str) -> String {
+    format!("--{} ({key})", key.replace('_', "-"))
+}
+
 fn default_node_id() -> String {
     std::env::var("HOSTNAME")
         .ok()

@@ -137,7 +137,12 @@ where
                         }
                     }
                 }
-                ReadOutcome::Closed => break,
+                ReadOutcome::Closed => {
+                    // The client is gone: nothing left to write, so the
+                    // router may take its messages back at once.
+                    let _ = ctx.router.send(Request::Disconnected { conn }).await;
+                    return Ok(());
+                }
                 ReadOutcome::Silent(ms) => {
                     let message = format!("no heart-beat received within {ms} ms");
                     let _ = outbox_tx.send(Outbound::Error(crate::router::error_frame(&message, None)));

@@ -30,11 +30,11 @@ const MEMTABLE_BUDGET: usize = 64 << 20;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("RocksDB: {0}")]
+    #[error(transparent)]
     Db(#[from] rocksdb::Error),
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("column family {0} is missing")]
     MissingColumnFamily(&'static str),
