@@ -140,7 +140,8 @@ impl Config {
             .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
             .ok_or_else(|| {
                 ConfigError::Invalid(format!(
-                    "heart_beat {heart_beat:?}: expected SX,SY in milliseconds"
+                    "{} {heart_beat:?}: expected SX,SY in milliseconds",
+                    setting("heart_beat")
                 ))
             })?;
         Ok(Config {
@@ -162,7 +163,8 @@ fn positive(name: &str, value: Option<usize>, default: usize) -> Result<usize, C
     match value {
         None => Ok(default),
         Some(0) => Err(ConfigError::Invalid(format!(
-            "{name} must be greater than 0"
+            "{} must be greater than 0",
+            setting(name)
         ))),
         Some(n) => Ok(n),
     }

@@ -202,10 +202,10 @@ async fn drain_frames(
         };
         let _ = buf.split_to(used);
         let disconnect = frame.command == Command::Disconnect;
-        if let Some(request) = session.on_frame(frame)? {
-            if ctx.router.send(request).await.is_err() {
-                return Ok(false);
-            }
+        if let Some(request) = session.on_frame(frame)?
+            && ctx.router.send(request).await.is_err()
+        {
+            return Ok(false);
         }
         if disconnect {
             return Ok(false);

@@ -89,14 +89,13 @@ impl Queue {
     /// Takes the oldest message, reading the next page from disk when the
     /// oldest one is there.
     pub fn pop(&mut self, store: &Store) -> Result<Option<Ready>, StoreError> {
-        if let Some(from) = self.paged_from {
-            if self
+        if let Some(from) = self.paged_from
+            && self
                 .ready
                 .first_key_value()
                 .is_none_or(|(&seq, _)| seq > from)
-            {
-                self.page_in(store, from)?;
-            }
+        {
+            self.page_in(store, from)?;
         }
         Ok(self.ready.pop_first().map(|(_, r)| r))
     }

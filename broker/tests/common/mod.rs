@@ -13,7 +13,7 @@ pub struct Broker {
     pub child: Child,
     pub stomp: SocketAddr,
     pub admin: SocketAddr,
-    pub dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 fn free_port() -> std::io::Result<SocketAddr> {
@@ -39,7 +39,7 @@ impl Broker {
             child,
             stomp,
             admin,
-            dir,
+            _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
