@@ -31,8 +31,8 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("ferromq");
-        let m = Metrics {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("ferromq"),
             messages_in: Counter::default(),
             messages_out: Counter::default(),
             messages_expired: Counter::default(),
@@ -42,49 +42,64 @@ impl Metrics {
             commit_batch_entries: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             queue_depth: QueueFamily::default(),
             queue_consumers: QueueFamily::default(),
-            registry: Registry::default(),
         };
-        registry.register(
-            "messages_in",
-            "Messages received from producers",
-            m.messages_in.clone(),
-        );
-        registry.register(
-            "messages_out",
-            "Messages delivered to consumers",
-            m.messages_out.clone(),
-        );
-        registry.register(
-            "messages_expired",
-            "Messages dropped because they expired",
-            m.messages_expired.clone(),
-        );
-        registry.register(
+        let r = &mut m.registry;
+        let counters = [
+            (
+                "messages_in",
+                "Messages received from producers",
+                &m.messages_in,
+            ),
+            (
+                "messages_out",
+                "Messages delivered to consumers",
+                &m.messages_out,
+            ),
+            (
+                "messages_expired",
+                "Messages dropped because they expired",
+                &m.messages_expired,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            r.register(name, help, counter.clone());
+        }
+        r.register(
             "connections",
             "Open client connections",
             m.connections.clone(),
         );
-        registry.register(
-            "fsync_seconds",
-            "Time to write and fsync one group commit",
-            m.fsync_seconds.clone(),
-        );
-        registry.register(
-            "commit_batch_entries",
-            "Log entries written per group commit",
-            m.commit_batch_entries.clone(),
-        );
-        registry.register(
-            "queue_depth",
-            "Messages in a queue not yet acknowledged",
-            m.queue_depth.clone(),
-        );
-        registry.register(
-            "queue_consumers",
-            "Subscriptions consuming from a queue",
-            m.queue_consumers.clone(),
-        );
-        Metrics { registry, ..m }
+        let histograms = [
+            (
+                "fsync_seconds",
+                "Time to write and fsync one group commit",
+                &m.fsync_seconds,
+            ),
+            (
+                "commit_batch_entries",
+                "Log entries written per group commit",
+                &m.commit_batch_entries,
+            ),
+        ];
+        for (name, help, histogram) in histograms {
+            r.register(name, help, histogram.clone());
+        }
+        let queues = [
+            (
+                "queue_depth",
+                "Messages in a queue not yet acknowledged",
+                &m.queue_depth,
+            ),
+            (
+                "queue_consumers",
+                "Subscriptions consuming from a queue",
+                &m.queue_consumers,
+            ),
+        ];
+        for (name, help, family) in queues {
+            r.register(name, help, family.clone());
+        }
+        m
     }
 
     /// Renders every metric in the Prometheus text format, with per-queue

@@ -38,7 +38,11 @@ fn a_deep_queue_stays_on_disk() -> TestResult {
     }
     let grown = broker.rss_bytes().ok_or("no RSS")?.saturating_sub(baseline);
     let stored = (MESSAGES * BODY) as u64;
-    eprintln!("RSS grew by {} MiB while {} MiB were stored", grown >> 20, stored >> 20);
+    eprintln!(
+        "RSS grew by {} MiB while {} MiB were stored",
+        grown >> 20,
+        stored >> 20
+    );
     // The backlog would take `stored` bytes in memory; RocksDB's memtables
     // and caches are bounded well below that.
     assert!(

@@ -1,0 +1,145 @@
+//! Command-line flags.
+
+use crate::workloads::Workload;
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Drives the same STOMP workloads against ferromq and, side by side,
+/// against ActiveMQ and RabbitMQ started on loopback.
+#[derive(Debug, Parser)]
+#[command(name = "ferromq-bench", version)]
+pub struct Args {
+    /// A peer broker to start and compare with (repeatable).
+    #[arg(long = "peer", value_enum)]
+    pub peers: Vec<PeerKind>,
+
+    /// Measure an already running STOMP broker at HOST:PORT instead of
+    /// starting ferromq.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub target: Option<String>,
+
+    /// Which broker `--target` is: decides the queue headers it is sent.
+    #[arg(long, value_enum, default_value_t = Flavor::Ferromq)]
+    pub target_flavor: Flavor,
+
+    /// The ferromq broker binary [default: `ferromq-broker` next to this
+    /// executable].
+    #[arg(long, value_name = "PATH")]
+    pub broker_bin: Option<PathBuf>,
+
+    /// Where the peers' start scripts live.
+    #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/peers"))]
+    pub peers_dir: PathBuf,
+
+    /// Where temporary data directories go; the disk baseline is measured
+    /// there too [default: the system temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Messages per workload (the drain workload pre-fills this many).
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: u64,
+
+    /// Time limit per workload, in seconds: producers stop sending when it
+    /// runs out even if fewer than `--messages` were sent.
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub duration: u64,
+
+    /// Messages sent and drained on a throw-away queue before measuring
+    /// (JIT and cache warm-up); 0 to skip.
+    #[arg(long, default_value_t = 2_000)]
+    pub warmup: u64,
+
+    /// Run only this workload (repeatable) [default: all].
+    #[arg(long = "only", value_enum, value_name = "WORKLOAD")]
+    pub only: Vec<Workload>,
+
+    /// Message body size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub body_size: usize,
+
+    /// STOMP login and passcode sent in CONNECT.
+    #[arg(long, default_value = "guest")]
+    pub login: String,
+    #[arg(long, default_value = "guest")]
+    pub passcode: String,
+}
+
+impl Args {
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs(self.duration)
+    }
+
+    /// The workloads to run, in table order.
+    pub fn workloads(&self) -> Vec<Workload> {
+        Workload::ALL
+            .into_iter()
+            .filter(|w| self.only.is_empty() || self.only.contains(w))
+            .collect()
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.work_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+}
+
+/// A peer broker the bench can start itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeerKind {
+    Activemq,
+    Rabbitmq,
+}
+
+impl PeerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerKind::Activemq => "activemq",
+            PeerKind::Rabbitmq => "rabbitmq",
+        }
+    }
+
+    pub fn flavor(self) -> Flavor {
+        match self {
+            PeerKind::Activemq => Flavor::Activemq,
+            PeerKind::Rabbitmq => Flavor::Rabbitmq,
+        }
+    }
+}
+
+/// Broker-specific STOMP details the workloads must respect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Flavor {
+    Ferromq,
+    Activemq,
+    Rabbitmq,
+}
+
+impl Flavor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::Ferromq => "ferromq",
+            Flavor::Activemq => "activemq",
+            Flavor::Rabbitmq => "rabbitmq",
+        }
+    }
+
+    /// Headers on every SEND and SUBSCRIBE that make the queue durable and
+    /// replicated: RabbitMQ creates a quorum queue from them.
+    pub fn queue_headers(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Flavor::Rabbitmq => &[
+                ("x-queue-type", "quorum"),
+                ("durable", "true"),
+                ("auto-delete", "false"),
+            ],
+            Flavor::Ferromq | Flavor::Activemq => &[],
+        }
+    }
+
+    /// RabbitMQ 3.10 drops connections that create the same quorum queue
+    /// at once, so each queue is declared once, alone, before the load.
+    pub fn declare_queues_first(self) -> bool {
+        self == Flavor::Rabbitmq
+    }
+}
