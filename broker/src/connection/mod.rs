@@ -183,39 +183,9 @@ async fn read_with_deadline<R: AsyncRead + Unpin>(
     }
 }
 
-/// Handles every whole frame in `buf`; returns whether to keep reading.
-async fn drain_frames(
-    buf: &mut BytesMut,
-    session: &mut Session,
-    version: Version,
-    ctx: &ConnectionContext,
-) -> Result<bool, Refusal> {
-    loop {
-        let (frame, used) = match parse(buf, version, &ctx.limits) {
-            Ok(Parsed::Frame(f, n)) => (f, n),
-            Ok(Parsed::Heartbeat(n)) => {
-                let _ = buf.split_to(n);
-                continue;
-            }
-            Ok(Parsed::Incomplete) => return Ok(true),
-            Err(e) => return Err(Refusal(crate::router::error_frame(&e.to_string(), None))),
-        };
-        let _ = buf.split_to(used);
-        let disconnect = frame.command == Command::Disconnect;
-        if let Some(request) = session.on_frame(frame)?
-            && ctx.router.send(request).await.is_err()
-        {
-            return Ok(false);
-        }
-        if disconnect {
-            return Ok(false);
-        }
-    }
-}
-
-/// Reads until one frame is whole (heart-beats skipped); `None` at EOF.
-async fn next_frame<R: AsyncRead + Unpin>(
-    rd: &mut R,
+/// Takes the next whole frame off the front of `buf`, skipping
+/// heart-beats; `None` until more bytes arrive.
+fn take_frame(
     buf: &mut BytesMut,
     version: Version,
     limits: &Limits,
@@ -228,10 +198,44 @@ async fn next_frame<R: AsyncRead + Unpin>(
             }
             Ok(Parsed::Heartbeat(n)) => {
                 let _ = buf.split_to(n);
-                continue;
             }
-            Ok(Parsed::Incomplete) => {}
+            Ok(Parsed::Incomplete) => return Ok(None),
             Err(e) => return Err(Refusal(crate::router::error_frame(&e.to_string(), None))),
+        }
+    }
+}
+
+/// Handles every whole frame in `buf`; returns whether to keep reading.
+async fn drain_frames(
+    buf: &mut BytesMut,
+    session: &mut Session,
+    version: Version,
+    ctx: &ConnectionContext,
+) -> Result<bool, Refusal> {
+    while let Some(frame) = take_frame(buf, version, &ctx.limits)? {
+        let disconnect = frame.command == Command::Disconnect;
+        if let Some(request) = session.on_frame(frame)?
+            && ctx.router.send(request).await.is_err()
+        {
+            return Ok(false);
+        }
+        if disconnect {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Reads until one frame is whole; `None` at EOF.
+async fn next_frame<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    buf: &mut BytesMut,
+    version: Version,
+    limits: &Limits,
+) -> Result<Option<Frame>, Refusal> {
+    loop {
+        if let Some(frame) = take_frame(buf, version, limits)? {
+            return Ok(Some(frame));
         }
         match rd.read_buf(buf).await {
             Ok(0) | Err(_) => return Ok(None),
