@@ -128,3 +128,9 @@ def check(load_or_producers, drained, consumers=(), failovers=()):
 
 def delivered_counts(drained):
     return Counter(mid for mid, _, _ in drained)
+
+
+def expected_in_drain(load):
+    """Receipted ids no consumer has seen yet: the drain must find them all."""
+    seen = {mid for c in getattr(load, "consumers", []) for mid, _, _, _ in c.deliveries}
+    return {mid for p in getattr(load, "producers", load) for mid in p.receipted} - seen

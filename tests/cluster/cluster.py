@@ -139,6 +139,20 @@ class Cluster:
                 best = (-1, st["master_address"])
         return best[1] if best else None
 
+    def wait_role(self, node, role, timeout=30):
+        """Poll node's /status until it reports `role`; returns that status."""
+        def has_role():
+            st = node.status()
+            return st if st and st.get("role") == role else Miss(st and st.get("role"))
+        return poll(has_role, f"{node.node_id} to report role {role}", timeout)
+
+    def wait_deposed(self, node, timeout=40):
+        """Poll until node no longer claims mastership (candidate or replica is fine)."""
+        def deposed():
+            st = node.status()
+            return st if st and st.get("role") != "master" else Miss(st and st.get("role"))
+        return poll(deposed, f"{node.node_id} to stop claiming mastership", timeout)
+
     def wait_caught_up(self, node, timeout=60):
         """Wait until `node` is a replica whose position reached the master's commit index."""
         m = self.master()

@@ -211,3 +211,46 @@ class Load:
 
     def receipts_on(self, address, after):
         return [r for p in self.producers for r in p.receipts_on(address, after)]
+
+
+class Manual:
+    """A producer the test drives step by step on one connection it never drops.
+
+    The fencing tests need exactly that: a client that stays connected to
+    an old master through a pause or a cut and reports what it hears."""
+
+    def __init__(self, address, queue_name, name):
+        self.dest, self.label = f"/queue/{queue_name}", name
+        self.session = Session(address).connect(timeout=10)
+        self.seq = itertools.count()
+        self.sent, self.receipted = {}, {}
+
+    def send(self, n, wait=True, timeout=30.0):
+        """Send n persistent messages; with wait, each must be receipted in turn."""
+        ids = []
+        for _ in range(n):
+            mid = f"{self.label}-{next(self.seq):07d}"
+            self.sent[mid] = (time.monotonic(), self.session.serial)
+            self.session.send(self.dest, mid, receipt=f"rc-{mid}", persistent="true",
+                              **{"test-id": mid})
+            if wait:
+                assert self.session.wait_receipt(f"rc-{mid}", timeout), \
+                    f"no RECEIPT for {mid}: errors={self.session.error_messages()}"
+            ids.append(mid)
+        self.collect()
+        return ids
+
+    def collect(self):
+        s = self.session
+        with s.cond:
+            got = dict(s.receipts)
+        for rid, at in got.items():
+            if rid.startswith("rc-") and rid[3:] in self.sent:
+                self.receipted.setdefault(rid[3:], (at, s.serial, s.address))
+        return self.receipted
+
+    def receipts_after(self, t):
+        return sorted((mid, at) for mid, (at, _, _) in self.collect().items() if at > t)
+
+    def close(self):
+        self.session.close()

@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 from procs import TIMEOUT, free_port, poll, spawn, stop, tail
@@ -189,3 +188,14 @@ class Ensemble:
         noise = ("Connecting to", "WATCHER::", "WatchedEvent", "SLF4J", "log4j", "JLine")
         data = [ln for ln in lines if not ln.startswith(noise)]
         return data[-1] if data else ""
+
+    def zkcli_ls(self, path, timeout=TIMEOUT):
+        """Children of `path` as zkCli.sh lists them ([] if none, None if no node)."""
+        rc, out, err = self.zkcli("ls", path, timeout=timeout, check=False)
+        if "Node does not exist" in out + err:
+            return None
+        assert rc == 0, f"zkCli ls {path} exited {rc}:\n{out}\n{err}"
+        listing = [ln for ln in out.splitlines() if ln.startswith("[")]
+        assert listing, f"no listing in zkCli output:\n{out}"
+        inner = listing[-1].strip()[1:-1]
+        return [c.strip() for c in inner.split(",") if c.strip()]
