@@ -87,6 +87,7 @@ impl FromStr for AckMode {
 /// twice. The broker marks only its own redeliveries `redelivered:true`;
 /// a resent SEND is a new message to it, and the application must
 /// tolerate the duplicate.
+#[derive(Debug)]
 pub struct Client {
     cmds: mpsc::Sender<Cmd>,
     window: Arc<Semaphore>,
@@ -218,6 +219,7 @@ impl Client {
 /// A SEND's pending receipt: resolves to `Ok(())` once the broker
 /// receipted the message. See [`Error`] for what a failure means.
 #[must_use = "a receipt says whether the message was stored"]
+#[derive(Debug)]
 pub struct Receipt {
     pub(crate) rx: oneshot::Receiver<Result<(), Error>>,
 }
@@ -234,6 +236,7 @@ impl Future for Receipt {
 }
 
 /// Messages of one subscription, across reconnects.
+#[derive(Debug)]
 pub struct Subscription {
     id: String,
     messages: mpsc::UnboundedReceiver<Message>,

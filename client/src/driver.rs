@@ -88,7 +88,11 @@ impl Driver {
         };
         let plan = Plan::startup(&driver.url.addresses, &driver.url.options);
         match driver.search(plan).await {
-            Some(conn) => Ok((driver, conn)),
+            Some(conn) => {
+                // Known to the caller as soon as `connect` returns.
+                driver.connected_to.send_replace(Some(conn.addr.clone()));
+                Ok((driver, conn))
+            }
             None => Err(Error::Connect(driver.last_error)),
         }
     }
@@ -98,7 +102,7 @@ impl Driver {
             let Some(lost) = self.serve(&mut conn).await else {
                 return;
             };
-            let _ = self.connected_to.send(None);
+            self.connected_to.send_replace(None);
             warn!(broker = %conn.addr, reason = %lost, "connection lost");
             if self.disconnecting {
                 // Leaving anyway: no reconnect just to say goodbye.
@@ -119,7 +123,7 @@ impl Driver {
     /// is finished (`None`).
     async fn serve(&mut self, conn: &mut Conn) -> Option<String> {
         info!(broker = %conn.addr, "connected");
-        let _ = self.connected_to.send(Some(conn.addr.clone()));
+        self.connected_to.send_replace(Some(conn.addr.clone()));
         for frame in self.state.restore() {
             conn.queue(&frame);
         }
@@ -276,7 +280,10 @@ impl Driver {
                 Step::Wait(delay) => self.idle(delay).await,
                 Step::GiveUp => {
                     let reason = format!("no broker would serve: {}", self.last_error);
-                    warn!(%reason, "giving up");
+                    // Before the first connection the caller gets the error.
+                    if self.state.generation > 0 {
+                        warn!(%reason, "giving up");
+                    }
                     self.state.fail_all(&reason);
                     return None;
                 }

@@ -12,7 +12,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Error {
     #[error("invalid URL: {0}")]
-    Url(#[from] UrlError),
+    Url(UrlError),
     /// No broker accepted the first connection within the allowed rounds.
     #[error("could not connect: {0}")]
     Connect(String),
@@ -37,6 +37,14 @@ pub enum Error {
     /// The client was disconnected or dropped.
     #[error("the client is closed")]
     Closed,
+}
+
+// Not `#[from]`: that would also make the URL error the source, and a
+// report of the chain would say it twice.
+impl From<UrlError> for Error {
+    fn from(e: UrlError) -> Self {
+        Error::Url(e)
+    }
 }
 
 impl Error {
