@@ -9,6 +9,7 @@ allowed only with `redelivered:true` or across a failover; the counts of
 each kind are reported, so a run shows what it exercised.
 """
 
+import queue
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ def drain(cluster, queues, expect=(), timeout=60.0):
         while time.monotonic() < deadline and not s.broken:
             try:
                 frame, at = s.inbox.get(timeout=0.1)
-            except Exception:  # queue.Empty
+            except queue.Empty:
                 if not missing and time.monotonic() - last > IDLE and _empty(m, queues):
                     break
                 continue

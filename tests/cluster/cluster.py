@@ -50,6 +50,16 @@ class RoleMonitor(threading.Thread):
                 out.setdefault(epoch, set()).add(node)
         return out
 
+    def transitions(self):
+        """The samples where a node's (role, epoch) changed: a readable timeline."""
+        last, out = {}, []
+        t0 = self.samples[0][0] if self.samples else 0.0
+        for t, node, role, epoch, pos in self.history():
+            if last.get(node) != (role, epoch):
+                last[node] = (role, epoch)
+                out.append(f"+{t - t0:7.2f}s {node} {role} epoch={epoch} position={pos}")
+        return out
+
     def ever_master(self, node_id, since=0.0):
         return [s for s in self.history() if s[1] == node_id and s[2] == "master" and s[0] >= since]
 
@@ -70,6 +80,7 @@ class Cluster:
                                     quorum_timeout, size, extra_args)
                       for i in range(1, size + 1)}
         self.monitor = RoleMonitor(self)
+        self.loads = []  # Load objects register here, so close() stops them
         self.master_seen_at = None  # monotonic time wait_for_new_master saw it serving
 
     def __getitem__(self, i):
@@ -192,6 +203,8 @@ class Cluster:
         assert not split, f"two masters in one epoch (split brain): {split}"
 
     def close(self):
+        for load in self.loads:
+            load.abandon()
         self.monitor.stop()
         for n in self.nodes.values():
             n.cleanup()

@@ -115,6 +115,7 @@ def make_cluster(request, tmp_path, cluster_binary, ensemble_factory):
     for c, zk, own_zk in made:
         if _failed(request):
             print(f"\n===== zk-path {c.zk_path}: node states {list(c.nodes.values())} =====")
+            print("role timeline (from /status samples):\n  " + "\n  ".join(c.monitor.transitions()))
             print(c.log_tails())
             if own_zk:
                 print(zk.log_tails(20))

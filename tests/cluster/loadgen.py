@@ -108,11 +108,19 @@ class Producer(_Worker):
             if not pending:
                 self.stopping.wait(0.05)  # limit reached: idle until stopped
                 continue
-            progressed = s.wait(lambda ss: any(r in ss.receipts for r in pending) or ss.broken,
-                                self.receipt_timeout)
-            self._collect(s)
-            if not progressed:
+            if not self._await_progress(s, pending):
                 return  # silence: this broker may be paused or cut off
+
+    def _await_progress(self, s, pending):
+        """Wait until a pending send is receipted or s breaks; False after silence."""
+        deadline = time.monotonic() + self.receipt_timeout
+        while not self.stopping.is_set():
+            if s.wait(lambda ss: any(r in ss.receipts for r in pending) or ss.broken, 0.2):
+                self._collect(s)
+                return True
+            if time.monotonic() > deadline:
+                return False
+        return True
 
     def _collect(self, s):
         pending = self._pending.get(s.serial, {})
@@ -143,6 +151,7 @@ class Consumer(_Worker):
         self.deliveries = []  # (id, redelivered, time, session serial)
         self.acked = {}  # id -> time its ACK's RECEIPT arrived
         self._acks = {}  # (session serial, receipt id) -> id
+        self._read = {}  # session serial -> receipts already looked at
 
     def work(self, s):
         if not s.subscribe(self.dest, f"c-{self.label}", prefetch=self.prefetch, timeout=10):
@@ -162,10 +171,11 @@ class Consumer(_Worker):
             self._collect(s)
 
     def _collect(self, s):
-        with s.cond:
-            got = [(rid, at) for rid, at in s.receipts.items() if (s.serial, rid) in self._acks]
+        got, self._read[s.serial] = s.receipts_from(self._read.get(s.serial, 0))
         for rid, at in got:
-            self.acked.setdefault(self._acks.pop((s.serial, rid)), at)
+            mid = self._acks.pop((s.serial, rid), None)
+            if mid is not None:
+                self.acked.setdefault(mid, at)
 
     def harvest(self, s):
         self._collect(s)
@@ -183,6 +193,7 @@ class Load:
 
     def __init__(self, cluster, queue_name, producers=2, consumers=0, **producer_kw):
         self.queue = queue_name
+        getattr(cluster, "loads", []).append(self)  # so teardown stops it if the test fails
         self.producers = [Producer(cluster, queue_name, f"{queue_name}-p{k}", **producer_kw)
                           for k in range(producers)]
         self.consumers = [Consumer(cluster, queue_name, f"{queue_name}-c{k}")
@@ -193,9 +204,19 @@ class Load:
             w.start()
         return self
 
+    def workers(self):
+        return self.producers + self.consumers
+
     def stop(self):
-        for w in self.producers + self.consumers:
+        for w in self.workers():
             w.stop()
+
+    def abandon(self):
+        """Stop without judging (teardown after a failure)."""
+        for w in self.workers():
+            w.stopping.set()
+        for w in self.workers():
+            w.join(timeout=5)
 
     def receipted_count(self, since=None):
         return sum(p.receipted_count(since) for p in self.producers)
@@ -204,6 +225,8 @@ class Load:
         """Wait (bounded) until producers got n more receipts after `since`: the cluster serves."""
         deadline = time.monotonic() + timeout
         while self.receipted_count(since) < n:
+            crashed = [w for w in self.workers() if w.failure is not None]
+            assert not crashed, f"{crashed[0].label} crashed: {crashed[0].failure!r}"
             if time.monotonic() > deadline:
                 raise AssertionError(f"only {self.receipted_count(since)} of {n} receipts "
                                      f"{what} within {timeout}s")

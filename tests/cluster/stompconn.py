@@ -55,6 +55,7 @@ class Session(stomp.ConnectionListener):
         self.cond = threading.Condition()
         self.connected = None
         self.errors, self.receipts = [], {}  # receipts: receipt-id -> monotonic arrival time
+        self.receipt_log = []  # (receipt-id, arrival time) in arrival order
         self.inbox = queue.Queue()  # (frame, monotonic arrival time)
         self.disconnected = False
         self.opened_at = time.monotonic()
@@ -72,8 +73,18 @@ class Session(stomp.ConnectionListener):
         self._note(lambda: setattr(self, "connected", frame))
 
     def on_receipt(self, frame):
-        now = time.monotonic()
-        self._note(lambda: self.receipts.setdefault(frame.headers.get("receipt-id"), now))
+        rid, now = frame.headers.get("receipt-id"), time.monotonic()
+
+        def note():
+            self.receipts.setdefault(rid, now)
+            self.receipt_log.append((rid, now))
+        self._note(note)
+
+    def receipts_from(self, k):
+        """Receipts that arrived after the first k: (list of (id, time), new k)."""
+        with self.cond:
+            new = self.receipt_log[k:]
+        return new, k + len(new)
 
     def on_error(self, frame):
         self._note(lambda: self.errors.append((time.monotonic(), frame)))

@@ -168,11 +168,20 @@ class Ensemble:
 
     # -- zkCli.sh, as a ZooKeeper user would inspect the cluster ------------
     def zkcli(self, *args, timeout=TIMEOUT, check=True):
-        """Run Debian's zkCli.sh against the ensemble: (rc, stdout, stderr)."""
-        argv = [str(ZK_HOME / "bin" / "zkCli.sh"), "-server", self.connect_string, *args]
+        """Run Debian's zkCli.sh against the ensemble: (rc, stdout, stderr).
+
+        Non-interactive zkCli runs its command without waiting to connect, so
+        a dead server picked first from -server fails it with ConnectionLoss:
+        give it only the servers that serve, and retry that error (bounded)."""
+        serving = [s.address for s in self.servers if s.mode() in ("leader", "follower")]
+        argv = [str(ZK_HOME / "bin" / "zkCli.sh"), "-server",
+                ",".join(serving) or self.connect_string, *args]
         env = dict(os.environ, ZOO_LOG_DIR=str(self.root), ZOO_LOG4J_PROP="WARN,CONSOLE")
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=timeout, env=env)
+        for _ in range(3):
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=timeout, env=env)
+            if "ConnectionLoss" not in r.stdout + r.stderr:
+                break
         if check:
             assert r.returncode == 0, f"zkCli {args} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
         return r.returncode, r.stdout, r.stderr
