@@ -1,0 +1,15 @@
+//! ferromq's Kubernetes operator.
+//!
+//! A `ReplicatedBroker` ([`crd`]) becomes a ZooKeeper ensemble and a
+//! StatefulSet of brokers with their Services, PodDisruptionBudgets and RBAC.
+//! The work is a pipeline, as in stackable's operators: [`validate`] turns
+//! the resource into a checked [`validate::Cluster`], [`build`] turns that
+//! into every object to apply, as pure functions unit-tested from YAML; only
+//! the [`controller`] talks to the API server.
+
+pub mod build;
+pub mod crd;
+pub mod validate;
+
+/// Field manager of every server-side apply, and the `managed-by` label.
+pub const MANAGER: &str = "ferromq-operator";
