@@ -107,17 +107,7 @@ async fn handshake(addr: &str, opts: &ConnectOptions) -> Result<Conn, OpenError>
         Command::Connected => {
             return Err(OpenError::Io(format!("{addr} does not speak STOMP 1.2")));
         }
-        Command::Error => {
-            return Err(OpenError::Refused {
-                message: error_message(&reply),
-                master: reply
-                    .headers
-                    .get("master")
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_owned),
-            });
-        }
+        Command::Error => return Err(refusal(&reply)),
         other => {
             let got = other.as_str();
             return Err(OpenError::Io(format!("{addr} answered CONNECT with {got}")));
@@ -133,6 +123,16 @@ async fn handshake(addr: &str, opts: &ConnectOptions) -> Result<Conn, OpenError>
     conn.send_every = every(cx, sy);
     conn.silence_limit = every(sx, cy).map(|d| d * 2);
     Ok(conn)
+}
+
+/// An ERROR answering CONNECT: a replica names the master's client
+/// address in `master`; a node that knows no master yet names none.
+fn refusal(error: &Frame) -> OpenError {
+    let master = error.headers.get("master").map(str::trim);
+    OpenError::Refused {
+        message: error_message(error),
+        master: master.filter(|m| !m.is_empty()).map(str::to_owned),
+    }
 }
 
 /// The `message` header of an ERROR frame, with the body's first line if
@@ -217,5 +217,31 @@ async fn at(deadline: Option<Instant>) {
     match deadline {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_refusal_names_the_master() {
+        let error = Frame::new(Command::Error)
+            .header("message", "this node is a replica")
+            .header("master", " 10.0.0.2:61613 ");
+        let expected = OpenError::Refused {
+            message: "this node is a replica".into(),
+            master: Some("10.0.0.2:61613".into()),
+        };
+        assert_eq!(refusal(&error), expected);
+        let no_master = Frame::new(Command::Error)
+            .header("message", "no master elected yet")
+            .header("master", "")
+            .body("election in progress\n");
+        let expected = OpenError::Refused {
+            message: "no master elected yet: election in progress".into(),
+            master: None,
+        };
+        assert_eq!(refusal(&no_master), expected);
     }
 }

@@ -2,11 +2,12 @@
 //! handles, writes frames, reads the broker's, and when the connection
 //! is lost finds the next broker and restores the session on it.
 
-use crate::client::{AckMode, ConnectOptions, Message};
+use crate::client::ConnectOptions;
 use crate::conn::{self, Conn, Event, OpenError};
 use crate::error::Error;
 use crate::plan::{Plan, Step};
 use crate::state::{Op, Reply, State, receipt_header};
+use crate::subscription::{AckMode, Message};
 use crate::url::FailoverUrl;
 use ferromq_stomp::{Command, Frame};
 use std::time::Duration;
@@ -154,7 +155,14 @@ impl Driver {
                 event = conn.next_event() => match event {
                     Event::Lost(why) => return Some(why),
                     Event::Frame(frame) => match frame.command {
-                        Command::Message => self.state.deliver(frame, &self.weak),
+                        Command::Message => {
+                            if let Some(unsubscribe) = self.state.deliver(frame, &self.weak) {
+                                conn.queue(&unsubscribe);
+                                if let Err(e) = conn.flush().await {
+                                    return Some(e);
+                                }
+                            }
+                        }
                         Command::Receipt => {
                             if self.state.on_receipt(&frame) {
                                 self.state.fail_all("the client disconnected");

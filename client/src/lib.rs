@@ -30,9 +30,11 @@ mod driver;
 mod error;
 mod plan;
 mod state;
+mod subscription;
 mod url;
 
-pub use client::{AckMode, Client, ConnectOptions, Message, Receipt, Subscription};
+pub use client::{Client, ConnectOptions, Receipt};
 pub use error::Error;
 pub use ferromq_stomp::Headers;
+pub use subscription::{AckMode, Message, Subscription};
 pub use url::{Attempts, FailoverOptions, FailoverUrl, UrlError};

@@ -2,11 +2,11 @@
 //! subscriptions. The driver feeds it events; it decides what to send
 //! again, what to answer and with which error. No I/O here.
 
-use crate::client::{AckMode, AckToken, Message};
 use crate::conn::error_message;
 use crate::driver::Cmd;
 use crate::error::Error;
-use ferromq_stomp::Frame;
+use crate::subscription::{AckMode, AckToken, Message};
+use ferromq_stomp::{Command, Frame};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
@@ -159,12 +159,14 @@ impl State {
         disconnect
     }
 
-    /// A MESSAGE, handed to its subscription.
-    pub fn deliver(&mut self, frame: Frame, cmds: &mpsc::WeakSender<Cmd>) {
+    /// A MESSAGE, handed to its subscription. Returns the UNSUBSCRIBE to
+    /// send when nobody listens any more (a dropped `Subscription` whose
+    /// own UNSUBSCRIBE did not fit the command channel), so that its
+    /// messages go back to other consumers.
+    pub fn deliver(&mut self, frame: Frame, cmds: &mpsc::WeakSender<Cmd>) -> Option<Frame> {
         let h = &frame.headers;
-        let Some(sub) = h.get("subscription").and_then(|s| self.subs.get(s)) else {
-            return;
-        };
+        let id = h.get("subscription")?.to_owned();
+        let sub = self.subs.get(&id)?;
         let ack = match (sub.ack, h.get("ack")) {
             (AckMode::Auto, _) | (_, None) => None,
             (_, Some(id)) => Some(AckToken {
@@ -181,7 +183,11 @@ impl State {
             headers: frame.headers,
             body: frame.body,
         };
-        let _ = sub.deliver.send(message);
+        if sub.deliver.send(message).is_ok() {
+            return None;
+        }
+        self.subs.remove(&id);
+        Some(Frame::new(Command::Unsubscribe).header("id", id))
     }
 
     /// An ERROR on an established connection: the frame it names fails
@@ -282,59 +288,5 @@ fn parse_receipt(header: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ferromq_stomp::Command;
-    use std::sync::Arc;
-    use tokio::sync::Semaphore;
-
-    fn send(state: &mut State, connected: bool) -> (u64, oneshot::Receiver<Result<(), Error>>) {
-        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned();
-        let permit = permit.expect("a free permit");
-        let (tx, rx) = oneshot::channel();
-        let frame = Frame::new(Command::Send).header("destination", "/queue/q");
-        let op = Op::Send {
-            frame,
-            _permit: permit,
-        };
-        (state.add(op, tx, connected), rx)
-    }
-
-    #[test]
-    fn unreceipted_sends_are_restored_in_order_and_errors_fail_them() {
-        let mut s = State::default();
-        let (a, _ra) = send(&mut s, true);
-        let (b, mut rb) = send(&mut s, true);
-        s.on_receipt(&Frame::new(Command::Receipt).header("receipt-id", receipt_header(a)));
-        s.on_lost();
-        let (_c, mut rc) = send(&mut s, false);
-        let restored: Vec<String> = s
-            .restore()
-            .iter()
-            .filter_map(|f| f.headers.get("receipt").map(str::to_owned))
-            .collect();
-        assert_eq!(restored, ["r-2", "r-3"]);
-        s.on_error(&Frame::new(Command::Error).header("message", "quorum unavailable"));
-        let failed = Err(Error::Server("quorum unavailable".into()));
-        assert_eq!(rb.try_recv().ok(), Some(failed.clone()));
-        assert_eq!(rc.try_recv().ok(), Some(failed));
-        assert!(s.is_idle() && b == 2);
-    }
-
-    #[test]
-    fn giving_up_tells_written_from_never_sent() {
-        let mut s = State::default();
-        let (_, mut written) = send(&mut s, true);
-        s.on_lost();
-        let (_, mut queued) = send(&mut s, false);
-        s.fail_all("gave up");
-        assert_eq!(
-            written.try_recv().ok(),
-            Some(Err(Error::Unknown("gave up".into())))
-        );
-        assert_eq!(
-            queued.try_recv().ok(),
-            Some(Err(Error::NotSent("gave up".into())))
-        );
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;
