@@ -8,6 +8,7 @@
 //! the [`controller`] talks to the API server.
 
 pub mod build;
+pub mod controller;
 pub mod crd;
 pub mod validate;
 

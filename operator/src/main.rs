@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -18,13 +19,29 @@ struct Cli {
 enum Command {
     /// Print the ReplicatedBroker CRD as YAML (what crds/ holds).
     Crd,
+    /// Reconcile ReplicatedBrokers in every namespace, with the cluster
+    /// credentials of the environment (in-cluster, or KUBECONFIG).
+    Run {
+        /// Log filter, in tracing's EnvFilter syntax.
+        #[arg(long, env = "FERROMQ_LOG", default_value = "info")]
+        log: String,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Crd => {
             let yaml = ferromq_operator::crd::crd_yaml().context("serializing the CRD")?;
             print!("{yaml}");
+        }
+        Command::Run { log } => {
+            let filter = EnvFilter::try_new(&log).with_context(|| format!("--log {log:?}"))?;
+            tracing_subscriber::fmt().with_env_filter(filter).init();
+            let client = kube::Client::try_default()
+                .await
+                .context("no Kubernetes credentials (in-cluster or KUBECONFIG)")?;
+            ferromq_operator::controller::run(client).await?;
         }
     }
     Ok(())

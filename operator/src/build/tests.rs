@@ -83,3 +83,52 @@ fn invalid_resource_builds_nothing() {
         Err(ValidationError::Replicas { value: 4, .. })
     ));
 }
+
+#[test]
+fn every_object_serializes_with_api_version_and_kind_for_server_side_apply() {
+    let objects = build(&parse(MINIMAL)).expect("valid");
+    let zk = objects.zookeeper.as_ref().expect("managed");
+    let values = [
+        serde_json::to_value(&zk.headless_service),
+        serde_json::to_value(&zk.client_service),
+        serde_json::to_value(&zk.statefulset),
+        serde_json::to_value(&zk.pdb),
+        serde_json::to_value(&objects.service_account),
+        serde_json::to_value(&objects.role),
+        serde_json::to_value(&objects.role_binding),
+        serde_json::to_value(&objects.config),
+        serde_json::to_value(&objects.headless_service),
+        serde_json::to_value(&objects.client_service),
+        serde_json::to_value(&objects.statefulset),
+        serde_json::to_value(&objects.pdb),
+    ];
+    let kinds: Vec<(String, String)> = values
+        .into_iter()
+        .map(|v| {
+            let v = v.expect("serializes");
+            (
+                v["apiVersion"].as_str().expect("apiVersion").into(),
+                v["kind"].as_str().expect("kind").into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("v1", "Service"),
+        ("v1", "Service"),
+        ("apps/v1", "StatefulSet"),
+        ("policy/v1", "PodDisruptionBudget"),
+        ("v1", "ServiceAccount"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+        ("v1", "ConfigMap"),
+        ("v1", "Service"),
+        ("v1", "Service"),
+        ("apps/v1", "StatefulSet"),
+        ("policy/v1", "PodDisruptionBudget"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, k)| (a.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(kinds, expected);
+}
