@@ -213,7 +213,7 @@ impl Conn {
 }
 
 /// Sleeps until `deadline`, or forever without one.
-async fn at(deadline: Option<Instant>) {
+pub(crate) async fn at(deadline: Option<Instant>) {
     match deadline {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,

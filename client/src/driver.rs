@@ -10,9 +10,8 @@ use crate::state::{Op, Reply, State, receipt_header};
 use crate::subscription::{AckMode, Message};
 use crate::url::FailoverUrl;
 use ferromq_stomp::{Command, Frame};
-use std::time::Duration;
+use std::future::Future;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
-use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 /// Commands from the handles to the driver.
@@ -266,26 +265,25 @@ impl Driver {
     /// the client finished meanwhile.
     async fn search(&mut self, mut plan: Plan) -> Option<Conn> {
         loop {
-            self.state.expire(self.url.options.timeout);
-            if self.finished() {
-                return None;
-            }
             match plan.next() {
-                Step::Try(addr) => match conn::open(&addr, &self.options).await {
-                    Ok(conn) => return Some(conn),
-                    Err(OpenError::Refused { message, master }) => {
-                        info!(broker = %addr, %message, master = ?master, "broker refused");
-                        if let Some(master) = master {
-                            plan.redirect(&master);
+                Step::Try(addr) => {
+                    let options = self.options.clone();
+                    match self.meanwhile(conn::open(&addr, &options)).await? {
+                        Ok(conn) => return Some(conn),
+                        Err(OpenError::Refused { message, master }) => {
+                            info!(broker = %addr, %message, master = ?master, "broker refused");
+                            if let Some(master) = master {
+                                plan.redirect(&master);
+                            }
+                            self.last_error = format!("{addr}: {message}");
                         }
-                        self.last_error = format!("{addr}: {message}");
+                        Err(OpenError::Io(e)) => {
+                            debug!(error = %e, "connect failed");
+                            self.last_error = e;
+                        }
                     }
-                    Err(OpenError::Io(e)) => {
-                        debug!(error = %e, "connect failed");
-                        self.last_error = e;
-                    }
-                },
-                Step::Wait(delay) => self.idle(delay).await,
+                }
+                Step::Wait(delay) => self.meanwhile(tokio::time::sleep(delay)).await?,
                 Step::GiveUp => {
                     let reason = format!("no broker would serve: {}", self.last_error);
                     // Before the first connection the caller gets the error.
@@ -299,18 +297,20 @@ impl Driver {
         }
     }
 
-    /// Waits `delay` between rounds, queueing commands and failing those
-    /// whose `timeout` ends meanwhile.
-    async fn idle(&mut self, delay: Duration) {
-        let until = Instant::now() + delay;
+    /// Awaits `work` (a connection attempt, a wait between rounds) while
+    /// queueing commands and failing operations whose `timeout` ends;
+    /// `None` if the client finished meanwhile.
+    async fn meanwhile<F: Future>(&mut self, work: F) -> Option<F::Output> {
+        tokio::pin!(work);
         let timeout = self.url.options.timeout;
-        while !self.finished() && Instant::now() < until {
-            let wake = self
-                .state
-                .next_expiry(timeout)
-                .map_or(until, |t| t.min(until));
+        loop {
+            self.state.expire(timeout);
+            if self.finished() {
+                return None;
+            }
             tokio::select! {
-                () = tokio::time::sleep_until(wake) => self.state.expire(timeout),
+                out = &mut work => return Some(out),
+                () = conn::at(self.state.next_expiry(timeout)) => {}
                 cmd = self.cmds.recv(), if !self.closing => match cmd {
                     Some(cmd) => self.command(cmd, None),
                     None => self.closing = true,

@@ -77,8 +77,17 @@ impl Broker {
             admin: free_port()?,
             dir: tempfile::tempdir()?,
         };
-        broker.restart()?;
-        Ok(broker)
+        // A port found free can be taken by someone's outgoing connection
+        // before the broker binds it: then try other ports.
+        for _ in 0..3 {
+            match broker.restart() {
+                Err(e) if e.to_string().contains("exited") => {
+                    (broker.stomp, broker.admin) = (free_port()?, free_port()?);
+                }
+                done => return done.map(|()| broker),
+            }
+        }
+        broker.restart().map(|()| broker)
     }
 
     /// Starts the process (again) on the same ports and data directory.
@@ -95,6 +104,14 @@ impl Broker {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!("broker {} exited during startup: {status}", self.id).into());
+            }
             if self
                 .http_get("/readyz")
                 .is_ok_and(|r| r.starts_with("HTTP/1.1 200"))
