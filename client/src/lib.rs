@@ -38,3 +38,19 @@ pub use error::Error;
 pub use ferromq_stomp::Headers;
 pub use subscription::{AckMode, Message, Subscription};
 pub use url::{Attempts, FailoverOptions, FailoverUrl, UrlError};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Applications move the handles into their own tasks.
+    #[test]
+    fn handles_can_cross_tasks() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Client>();
+        shareable::<Subscription>();
+        shareable::<Message>();
+        shareable::<Receipt>();
+        shareable::<Error>();
+    }
+}
