@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared by build, up, down and smoke: pinned versions and where binaries live.
 # Sourced, not run.
+# shellcheck disable=SC2034 # the variables are used by the scripts that source this
 
 # Kubernetes: the newest 1.34 patch the Go module proxy serves for
 # k8s.io/kubernetes (v1.34.5+ are refused there); staging modules at the
