@@ -192,11 +192,10 @@ class Ensemble:
         if "Node does not exist" in out + err:
             return None
         assert rc == 0, f"zkCli get {path} exited {rc}:\n{out}\n{err}"
-        lines = [ln for ln in out.splitlines() if ln.strip()]
-        # zkCli prints connection chatter first, then the data line last.
+        # zkCli prints connection chatter around the data (which may span lines).
         noise = ("Connecting to", "WATCHER::", "WatchedEvent", "SLF4J", "log4j", "JLine")
-        data = [ln for ln in lines if not ln.startswith(noise)]
-        return data[-1] if data else ""
+        data = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith(noise)]
+        return "\n".join(data)
 
     def zkcli_ls(self, path, timeout=TIMEOUT):
         """Children of `path` as zkCli.sh lists them ([] if none, None if no node)."""
