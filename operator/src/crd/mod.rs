@@ -63,8 +63,7 @@ pub const PAUSED_ANNOTATION: &str = "ferromq.io/paused";
     printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Available\")].reason", description = "Reason of the Available condition"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("self.metadata.name.size() <= 40 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')")
-        .message("metadata.name must be at most 40 characters of lowercase letters, digits and '-', starting with a letter: it prefixes the names of the StatefulSets, Services and pods built from it")
-        .field_path(".metadata.name"),
+        .message("metadata.name must be at most 40 characters of lowercase letters, digits and '-', starting with a letter: it prefixes the names of the StatefulSets, Services and pods built from it"),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicatedBrokerSpec {
