@@ -93,8 +93,9 @@ class Report:
 def check(load_or_producers, drained, consumers=(), failovers=()):
     """Compare receipts with deliveries (consumers' and the final drain's).
 
-    `failovers`: monotonic times of master changes; a second delivery with a
-    failover between it and the previous one is an allowed duplicate."""
+    `failovers`: monotonic times of master changes. A second delivery is an
+    allowed duplicate if it carries redelivered:true, or if a failover came
+    between the opening of the connection the previous copy came on and it."""
     producers = getattr(load_or_producers, "producers", load_or_producers)
     consumers = list(consumers) or list(getattr(load_or_producers, "consumers", []))
     receipted = {mid for p in producers for mid in p.receipted}
@@ -102,29 +103,48 @@ def check(load_or_producers, drained, consumers=(), failovers=()):
     acked = {}
     for c in consumers:
         acked.update(c.acked)
-    deliveries = [(mid, red, at) for c in consumers for mid, red, at, _ in c.deliveries]
-    deliveries += list(drained)
+    sessions = {s.serial: s for c in consumers for s in getattr(c, "sessions", [])}
+    deliveries = []
+    for c in consumers:
+        for mid, red, at, serial in c.deliveries:
+            s = sessions.get(serial)
+            deliveries.append((mid, red, at, f"consumer#{serial}@{s.address if s else '?'}",
+                               s.opened_at if s else at))
+    deliveries += [(mid, red, at, "drain", at) for mid, red, at in drained]
     deliveries.sort(key=lambda d: d[2])
 
     r = Report(receipted=len(receipted), deliveries=len(deliveries))
     by_id = defaultdict(list)
-    for mid, red, at in deliveries:
-        by_id[mid].append((red, at))
+    opened = {}  # (id, delivery time) -> when the connection it came on was opened
+    for mid, red, at, source, since in deliveries:
+        by_id[mid].append((red, at, source))
+        opened[(mid, at)] = since
     r.delivered_ids = len(by_id)
     r.missing = sorted(receipted - set(by_id))
     r.unknown = sorted(set(by_id) - sent)
     r.unconfirmed_delivered = len((set(by_id) & sent) - receipted)
+    t0 = min([d[2] for d in deliveries] + list(failovers), default=0.0)
     for mid, ds in by_id.items():
-        if mid in acked and any(at > acked[mid] for _, at in ds):
-            r.acked_came_back.append(mid)
-        for (_, prev_at), (red, at) in zip(ds, ds[1:]):
+        if mid in acked and any(at > acked[mid] for _, at, _ in ds):
+            r.acked_came_back.append(_story(mid, ds, t0, acked.get(mid), failovers))
+        for (_, prev_at, _), (red, at, _) in zip(ds, ds[1:]):
             if red:
                 r.dup_redelivered += 1
-            elif any(prev_at <= f <= at for f in failovers):
+            elif any(opened[(mid, prev_at)] <= f <= at for f in failovers):
+                # The earlier copy came on a connection that lived through a
+                # failover (frames read just after a kill were sent before it).
                 r.dup_after_failover += 1
             else:
-                r.dup_unexplained.append(mid)
+                r.dup_unexplained.append(_story(mid, ds, t0, acked.get(mid), failovers))
     return r
+
+
+def _story(mid, ds, t0, acked_at, failovers):
+    """One id's deliveries as a line a person can read (times from the first event)."""
+    events = [(at, source + (" redelivered" if red else "")) for red, at, source in ds]
+    events += [(acked_at, "ACK receipted")] if acked_at is not None else []
+    events += [(f, "failover") for f in failovers]
+    return f"{mid}: " + ", ".join(f"{what} +{at - t0:.3f}s" for at, what in sorted(events))
 
 
 def delivered_counts(drained):
