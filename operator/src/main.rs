@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -37,7 +38,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Run { log } => {
             let filter = EnvFilter::try_new(&log).with_context(|| format!("--log {log:?}"))?;
-            tracing_subscriber::fmt().with_env_filter(filter).init();
+            // Colours only on a terminal: in a pod the log is read as text.
+            let ansi = std::io::stdout().is_terminal();
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(ansi)
+                .init();
             let client = kube::Client::try_default()
                 .await
                 .context("no Kubernetes credentials (in-cluster or KUBECONFIG)")?;

@@ -4,6 +4,7 @@ use super::error::Error;
 use crate::MANAGER;
 use crate::build::Objects;
 use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Client, Resource};
@@ -18,14 +19,17 @@ pub fn params() -> PatchParams {
     PatchParams::apply(MANAGER).force()
 }
 
-/// The Event telling a person that the operator created an object.
-pub fn created_event(kind: &str, name: &str) -> Event {
+/// The Event telling a person that the operator created an object. The
+/// object is the Event's `related` reference: besides pointing at it, this
+/// keeps the Events of different objects apart (events with the same
+/// reason and related object are counted as one series).
+pub fn created_event(kind: &str, name: &str, object: ObjectReference) -> Event {
     Event {
         type_: EventType::Normal,
         reason: "Created".to_string(),
         note: Some(format!("Created {kind} {name}")),
         action: "Apply".to_string(),
-        secondary: None,
+        secondary: Some(object),
     }
 }
 
@@ -52,7 +56,7 @@ where
         .await
         .map_err(fail)?;
     tracing::debug!(kind, %name, existed, "applied");
-    Ok((!existed).then(|| created_event(kind, &name)))
+    Ok((!existed).then(|| created_event(kind, &name, object.object_ref(&()))))
 }
 
 /// Applies every object in order; returns an Event per created object.
@@ -91,10 +95,27 @@ mod tests {
     }
 
     #[test]
-    fn created_event_names_the_object() {
-        let event = created_event("StatefulSet", "orders");
+    fn created_event_names_and_refers_to_the_object() {
+        let statefulset = k8s_openapi::api::apps::v1::StatefulSet {
+            metadata: kube::api::ObjectMeta {
+                name: Some("orders".into()),
+                namespace: Some("shop".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let event = created_event("StatefulSet", "orders", statefulset.object_ref(&()));
         assert_eq!(event.type_, EventType::Normal);
         assert_eq!(event.reason, "Created");
         assert_eq!(event.note.as_deref(), Some("Created StatefulSet orders"));
+        let related = event.secondary.expect("related object");
+        assert_eq!(
+            (
+                related.kind.as_deref(),
+                related.name.as_deref(),
+                related.api_version.as_deref()
+            ),
+            (Some("StatefulSet"), Some("orders"), Some("apps/v1"))
+        );
     }
 }

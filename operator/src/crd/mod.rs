@@ -111,8 +111,10 @@ pub struct ReplicatedBrokerSpec {
     /// to 40s: a master that loses its session for this long steps down, and
     /// another can be elected only after it.
     #[serde(default = "default_session_timeout")]
-    #[schemars(regex(pattern = r"^[0-9]{1,6}(ms|s|m)$"), length(max = 10))]
-    #[x_kube(validation = Rule::new("duration(self) >= duration('1s') && duration(self) <= duration('40s')").message("sessionTimeout must be from 1s to 40s, like 2s or 1500ms"))]
+    // One rule rather than a pattern and a range: the pattern's own message
+    // names no fix, and duration() of a bad string adds a conversion error.
+    #[schemars(length(max = 10))]
+    #[x_kube(validation = Rule::new("self.matches('^[0-9]{1,6}(ms|s|m)$') && duration(self) >= duration('1s') && duration(self) <= duration('40s')").message("sessionTimeout must be a whole number of ms, s or m from 1s to 40s, like 2s or 1500ms"))]
     pub session_timeout: String,
 
     /// Election weight per pod (ActiveMQ's `weight`), for example

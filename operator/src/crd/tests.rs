@@ -257,12 +257,12 @@ fn session_timeout_is_bounded() {
             "{timeout}"
         );
     }
-    for timeout in ["500ms", "41s", "1m"] {
+    for timeout in ["500ms", "41s", "1m", "2sec", "1.5s", "2"] {
         let spec = format!("{{sessionTimeout: '{timeout}'}}");
         assert_refused(
             &with_spec(&spec),
             None,
-            "sessionTimeout must be from 1s to 40s",
+            "sessionTimeout must be a whole number of ms, s or m from 1s to 40s",
         );
     }
 }
