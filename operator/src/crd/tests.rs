@@ -3,6 +3,11 @@
 //! accept good resources and refuse bad ones with their messages. The CEL
 //! runs client-side (kube's `cel` feature), with the schema's defaults
 //! applied first, as the API server does.
+//!
+//! kube-cel's cost estimate is looser than the API server's: it passed a
+//! rule that kube-apiserver 1.34 refused as 1% over budget. It catches gross
+//! mistakes here; the control-plane tests, which install the CRD in a real
+//! API server, are the judge.
 
 use super::*;
 use kube::CustomResourceExt;
@@ -58,7 +63,7 @@ fn each_rule<'a>(
 }
 
 #[test]
-fn every_rule_compiles_within_the_cost_budget() {
+fn every_rule_compiles_within_the_estimated_cost_budget() {
     let compiled = compile_schema(&schema());
     let (mut rules, mut errors) = (Vec::new(), Vec::new());
     each_rule(&compiled, &mut rules, &mut errors);
