@@ -3,7 +3,8 @@
 A Producer sends persistent messages, each with a unique id (in the body
 and in a `test-id` header) and a receipt, keeping up to `window` in flight.
 Only ids whose RECEIPT arrived count: that is the broker's promise. When
-its connection breaks, errs or goes silent for `receipt_timeout`, it drops
+its connection breaks, errs or goes silent for `receipt_timeout` (5 s: a
+paused or cut-off master would hold it for good), it drops
 the connection, asks the cluster's /status for the current master and goes
 on there with new ids; unreceipted sends are never retried or counted.
 A Consumer acks each message (client-individual) with a receipt and
@@ -80,7 +81,7 @@ class _Worker(threading.Thread):
 
 
 class Producer(_Worker):
-    def __init__(self, cluster, queue_name, name, window=8, receipt_timeout=15.0,
+    def __init__(self, cluster, queue_name, name, window=8, receipt_timeout=5.0,
                  limit=None, interval=0.0):
         super().__init__(cluster, name)
         self.dest = f"/queue/{queue_name}"
