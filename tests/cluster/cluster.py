@@ -12,7 +12,7 @@ import time
 import uuid
 
 from brokernode import BrokerNode
-from procs import Miss, poll
+from procs import Miss, poll, stop_all
 from zkproxy import ZkProxy
 
 FAILOVER_TIMEOUT = 20.0  # "a new master serves within 20 s"
@@ -206,8 +206,7 @@ class Cluster:
         for load in self.loads:
             load.abandon()
         self.monitor.stop()
-        for n in self.nodes.values():
-            n.cleanup()
+        stop_all([n.proc for n in self.nodes.values()], timeout=3)
         for p in self.proxies.values():
             p.close()
 

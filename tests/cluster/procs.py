@@ -62,13 +62,34 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
             os.kill(proc.pid, sig)
         except ProcessLookupError:
             pass
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout)
+        _reap(proc, timeout)
     _live.pop(proc.pid, None)
     return proc.returncode
+
+
+def _reap(proc, timeout):
+    """Wait for proc to exit; SIGKILL it after `timeout`."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def stop_all(procs, sig=signal.SIGTERM, timeout=5.0):
+    """Signal every proc at once, then reap them within one shared deadline."""
+    procs = [p for p in procs if p is not None]
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, signal.SIGCONT)
+                os.kill(p.pid, sig)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        _reap(p, max(0.01, deadline - time.monotonic()))
+        _live.pop(p.pid, None)
 
 
 @atexit.register

@@ -44,7 +44,11 @@ def test_checkpoint_catch_up_of_a_wiped_replica(make_cluster):
     t_step = time.monotonic()
     code, body = m.step_down()
     assert code == 200, f"step-down on the master: {code} {body}"
-    new = c.wait_for_new_master(m)
+    try:
+        new = c.wait_for_new_master(m)
+    except AssertionError as e:
+        raise AssertionError(f"after POST /step-down on {m.node_id}, with {other.node_id} down, "
+                             f"the caught-up {wiped.node_id} never took over: {e}") from None
     assert new is wiped, f"{new.node_id} took over, not the rebuilt {wiped.node_id}"
 
     drained = drain(c, [q], expect=expected_in_drain(load))

@@ -80,3 +80,19 @@ def test_one_master_replicas_name_it_and_zookeeper_agrees(make_cluster):
     finally:
         s.close()
     c.assert_one_master_per_epoch()
+
+
+def test_step_down_hands_mastership_to_a_caught_up_replica(make_cluster):
+    c = make_cluster()
+    m = c.master()
+    for r in c.others(m):
+        code, body = r.step_down()
+        assert code == 409, f"step-down on replica {r.node_id}: {code} {body}"
+    old_epoch = m.status()["epoch"]
+    code, body = m.step_down()
+    assert code == 200, f"step-down on the master: {code} {body}"
+    new = c.wait_for_new_master(m)
+    st = c.wait_role(m, "replica")
+    assert st["master"] == new.node_id, st
+    assert new.status()["epoch"] > old_epoch, "a handover must start a new epoch"
+    c.assert_one_master_per_epoch()
