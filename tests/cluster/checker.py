@@ -11,7 +11,7 @@ each kind are reported, so a run shows what it exercised.
 
 import queue
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from procs import TIMEOUT
@@ -145,10 +145,6 @@ def _story(mid, ds, t0, acked_at, failovers):
     events += [(acked_at, "ACK receipted")] if acked_at is not None else []
     events += [(f, "failover") for f in failovers]
     return f"{mid}: " + ", ".join(f"{what} +{at - t0:.3f}s" for at, what in sorted(events))
-
-
-def delivered_counts(drained):
-    return Counter(mid for mid, _, _ in drained)
 
 
 def expected_in_drain(load):

@@ -17,6 +17,7 @@ from cluster import Cluster
 from netfault import Partitions, available
 from procs import pid_alive
 from zk import Ensemble
+from zk import available as zk_available
 
 REQUIRE = os.environ.get("FERROMQ_REQUIRE_CLUSTER") == "1"
 
@@ -46,9 +47,16 @@ def _close_ensemble(e):
     assert not stray, f"ZooKeeper servers still running after close: {stray}"
 
 
+def _require_zookeeper():
+    ok, why = zk_available()
+    if not ok:
+        _unavailable(why)
+
+
 @pytest.fixture
 def ensemble_factory(tmp_path):
     """make(start=True) -> an Ensemble of its own under tmp_path."""
+    _require_zookeeper()
     made = []
 
     def make(start=True):
@@ -66,6 +74,7 @@ def ensemble_factory(tmp_path):
 @pytest.fixture(scope="session")
 def zk_shared(tmp_path_factory):
     """One ensemble for every test that does not break ZooKeeper itself."""
+    _require_zookeeper()
     e = Ensemble(tmp_path_factory.mktemp("zk-shared"))
     e.start()
     yield e

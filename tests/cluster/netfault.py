@@ -57,10 +57,6 @@ class Partitions:
             _ipt("-A", CHAIN, "-s", src, "-d", dst, "-j", "DROP")
         self.cuts.add(frozenset((a, b)))
 
-    def isolate(self, a, others):
-        for b in others:
-            self.cut(a, b)
-
     def heal(self):
         """Remove every cut (the chain stays until teardown)."""
         _ipt("-F", CHAIN)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-# Reuse the conformance suite's bounded-wait and stomp.py listener helpers.
+# Unique ids as the conformance suite makes them (re-exported for the tests).
 sys.path.insert(0, str(REPO / "tests" / "conformance"))
-from stompclient import Collector, eventually, uid  # noqa: E402,F401
+from stompclient import uid  # noqa: E402,F401
 
 # Liveness bound for waits that must succeed (never an assertion on speed).
 TIMEOUT = float(os.environ.get("FERROMQ_TEST_TIMEOUT", "30"))

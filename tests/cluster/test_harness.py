@@ -12,6 +12,9 @@ import socket
 import stat
 
 import pytest
+
+if os.environ.get("FERROMQ_REQUIRE_CLUSTER") != "1":
+    pytest.importorskip("kazoo", reason="pip install -r tests/cluster/requirements.txt")
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException
 from kazoo.handlers.threading import KazooTimeoutError

@@ -30,6 +30,15 @@ JVM_FLAGS = ["-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
              "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS"]
 
 
+def available():
+    """(ok, why): are Java and Debian's ZooKeeper jars and zkCli.sh here?"""
+    missing = [str(p) for p in [Path(JAVA), ZK_HOME / "bin" / "zkCli.sh",
+                                *(JAVA_DIR / j for j in CLASSPATH_JARS)] if not p.exists()]
+    if missing:
+        return False, f"ZooKeeper not installed (apt-get install zookeeper): missing {missing}"
+    return True, ""
+
+
 def four_letter(port, cmd, host="127.0.0.1", timeout=2.0):
     """Reply to a ZooKeeper four-letter word, or None if the server does not answer."""
     try:
