@@ -5,7 +5,7 @@ story as every node's /status."""
 import json
 import time
 
-from procs import uid
+from procs import poll, uid
 from stompconn import Refused, Session, says_no_master, says_replica
 
 
@@ -33,6 +33,7 @@ def test_a_lone_broker_stays_candidate_and_says_no_master_is_elected(make_cluste
     st = lone.status()
     assert st["master"] is None and st["master_address"] is None, st
     assert st["quorum_available"] is False, st
+    assert not lone.ready(), "/readyz must not be 200 on a candidate"
     # One node of three is no quorum: it must not elect itself, however long it waits.
     time.sleep(3)  # longer than the 2 s session timeout
     assert not c.monitor.ever_master(lone.node_id), "one broker of three elected itself"
@@ -55,6 +56,7 @@ def test_one_master_replicas_name_it_and_zookeeper_agrees(make_cluster):
         assert e.master == m.client_address, e.headers
         st = r.status()
         assert st["role"] == "replica", st
+        assert poll(r.ready, f"/readyz 200 on caught-up replica {r.node_id}", 20)
         assert (st["master"], st["master_address"], st["epoch"]) == (
             m.node_id, m.client_address, mst["epoch"]), st
 
