@@ -28,6 +28,15 @@ pub struct Proposal {
     pub durable: bool,
 }
 
+/// What the committer is told: new work, or (in a cluster) how far the
+/// quorum has committed.
+#[derive(Debug)]
+pub enum Input {
+    Propose(Proposal),
+    /// Entries up to this index are committed on a quorum.
+    Commit(u64),
+}
+
 /// What the committer reports back, in proposal order.
 #[derive(Debug)]
 pub enum CommitEvent {
@@ -37,15 +46,15 @@ pub enum CommitEvent {
     Failed(String),
 }
 
-/// Starts the committer thread. Entries continue the log after `last`, in
-/// `epoch`.
+/// Starts the committer of a standalone broker, where the local fsync is
+/// the whole quorum. Entries continue the log after `last`, in `epoch`.
 pub fn spawn(
     store: Arc<Store>,
     last: Position,
     epoch: u64,
     metrics: Arc<Metrics>,
     events: mpsc::UnboundedSender<CommitEvent>,
-) -> std::io::Result<(mpsc::UnboundedSender<Proposal>, std::thread::JoinHandle<()>)> {
+) -> std::io::Result<(mpsc::UnboundedSender<Input>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = std::thread::Builder::new()
         .name("ferromq-commit".into())
@@ -58,18 +67,24 @@ fn run(
     mut index: u64,
     epoch: u64,
     metrics: Arc<Metrics>,
-    mut rx: mpsc::UnboundedReceiver<Proposal>,
+    mut rx: mpsc::UnboundedReceiver<Input>,
     events: mpsc::UnboundedSender<CommitEvent>,
 ) {
     let mut batch = Vec::new();
     let mut last_trim = index;
     while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
+        if let Input::Propose(p) = first {
+            batch.push(p);
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(p) => batch.push(p),
+                Ok(Input::Propose(p)) => batch.push(p),
+                Ok(Input::Commit(_)) => {}
                 Err(_) => break,
             }
+        }
+        if batch.is_empty() {
+            continue;
         }
         let count = batch.len();
         let entries: Vec<Entry> = batch

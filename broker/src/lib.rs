@@ -1,11 +1,16 @@
 //! ferromq broker: STOMP clients, a RocksDB log with group commit, and
-//! (next) quorum replication under a ZooKeeper-elected master.
+//! quorum replication under a ZooKeeper-elected master.
 
 pub mod admin;
+pub mod cluster;
 pub mod commit;
 pub mod config;
 pub mod connection;
+pub mod election;
+pub mod encoding;
+pub mod lease;
 pub mod metrics;
+pub mod replication;
 pub mod router;
 pub mod server;
 pub mod status;

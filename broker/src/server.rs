@@ -2,6 +2,7 @@
 //! orderly shutdown.
 
 use crate::admin::{self, AdminState};
+use crate::cluster::REQUEST_QUEUE;
 use crate::commit;
 use crate::config::Config;
 use crate::connection::{self, ConnectionContext, SessionConfig};
@@ -18,8 +19,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-/// Requests queued from connections to the router before senders wait.
-const REQUEST_QUEUE: usize = 8192;
 /// How long shutdown waits for connections to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -41,13 +40,10 @@ pub enum ServerError {
 /// Runs the broker until `stop` completes, then drains: stops accepting,
 /// lets connections finish what they asked, waits for every commit.
 pub async fn run(config: Config, stop: impl Future<Output = ()>) -> Result<(), ServerError> {
-    let store_err = |source| ServerError::Store {
-        dir: config.data_dir.display().to_string(),
-        source,
-    };
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| store_err(StoreError::Io(e)))?;
-    let (store, recovered) = Store::open(&config.data_dir).map_err(store_err)?;
-    let store = Arc::new(store);
+    if let Some(cluster) = config.cluster.clone() {
+        return crate::cluster::run(config, cluster, stop).await;
+    }
+    let (store, recovered) = open(&config)?;
     let epoch = recovered.applied.epoch + 1;
     info!(
         data_dir = %config.data_dir.display(),
@@ -55,14 +51,6 @@ pub async fn run(config: Config, stop: impl Future<Output = ()>) -> Result<(), S
         queues = recovered.queues.len(),
         "store opened"
     );
-    let listen = |addr: std::net::SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Listen {
-                addr: addr.to_string(),
-                source,
-            })
-    };
     let stomp = listen(config.listen).await?;
     let admin_listener = listen(config.admin_listen).await?;
 
@@ -89,9 +77,11 @@ pub async fn run(config: Config, stop: impl Future<Output = ()>) -> Result<(), S
     let ready = Arc::new(AtomicBool::new(false));
     let (shutdown_tx, shutdown) = watch::channel(false);
     let admin_state = AdminState {
-        router: router_tx.clone(),
+        router: watch::channel(Some(router_tx.clone())).1,
         metrics,
         ready: ready.clone(),
+        node_id: config.node_id.clone(),
+        cluster: None,
     };
     let mut admin_stop = shutdown.clone();
     let admin = tokio::spawn(admin::serve(admin_listener, admin_state, async move {
@@ -105,6 +95,7 @@ pub async fn run(config: Config, stop: impl Future<Output = ()>) -> Result<(), S
             heart_beat: config.heart_beat,
             default_prefetch: config.default_prefetch,
         },
+        lease: None,
     };
     ready.store(true, Ordering::Release);
     info!(listen = %config.listen, admin = %config.admin_listen, node_id = %config.node_id, "serving");
@@ -150,4 +141,29 @@ pub async fn run(config: Config, stop: impl Future<Output = ()>) -> Result<(), S
     let _ = tokio::task::spawn_blocking(move || committer.join()).await;
     info!("stopped");
     result
+}
+
+fn open(config: &Config) -> Result<(Arc<Store>, crate::store::Recovered), ServerError> {
+    let store_err = |source| ServerError::Store {
+        dir: config.data_dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| store_err(StoreError::Io(e)))?;
+    let (store, recovered) = Store::open(&config.data_dir).map_err(store_err)?;
+    Ok((Arc::new(store), recovered))
+}
+
+/// Opens the store in the configured data directory.
+pub fn open_store(config: &Config) -> Result<Arc<Store>, ServerError> {
+    open(config).map(|(store, _)| store)
+}
+
+/// Binds a listener, naming the address when it cannot.
+pub async fn listen(addr: std::net::SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Listen {
+            addr: addr.to_string(),
+            source,
+        })
 }

@@ -11,6 +11,9 @@ pub struct Status {
     pub connections: usize,
     pub queues: BTreeMap<String, QueueStatus>,
     pub topics: BTreeMap<String, TopicStatus>,
+    /// In a cluster: epoch, positions, the master and its replicas.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::status::ClusterStatus>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -23,12 +23,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a closing connection waits for its last frames to be written.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a node that does not serve waits for a client's CONNECT
+/// before it answers with its ERROR anyway.
+const REFUSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What every connection shares.
 #[derive(Debug, Clone)]
 pub struct ConnectionContext {
     pub router: mpsc::Sender<Request>,
     pub limits: Limits,
     pub session: SessionConfig,
+    /// In a cluster, the master's lease: nothing is written to a client
+    /// once it lapsed, so no receipt leaves a master that may have been
+    /// replaced.
+    pub lease: Option<crate::lease::Lease>,
 }
 
 /// Serves one client until it leaves, fails, or the broker shuts down.
@@ -105,6 +113,7 @@ where
         outbox: outbox_rx,
         router: ctx.router.clone(),
         closed: closed_tx,
+        lease: ctx.lease.clone(),
     };
     tokio::spawn(writer.run());
 
@@ -242,6 +251,25 @@ async fn next_frame<R: AsyncRead + Unpin>(
             Ok(_) => {}
         }
     }
+}
+
+/// Answers a client this node does not serve (a replica, or a node with
+/// no master yet): reads its CONNECT, replies with `error`, closes.
+pub async fn refuse(stream: TcpStream, limits: Limits, error: Frame) {
+    let (mut rd, mut wr) = stream.into_split();
+    let mut buf = BytesMut::with_capacity(4096);
+    let first = tokio::time::timeout(
+        REFUSE_TIMEOUT,
+        next_frame(&mut rd, &mut buf, Version::V1_0, &limits),
+    )
+    .await;
+    let version = match first {
+        Ok(Ok(Some(frame))) => {
+            Version::negotiate(frame.headers.get("accept-version")).unwrap_or(Version::V1_0)
+        }
+        _ => Version::V1_0,
+    };
+    let _ = refuse_and_close(&mut wr, Refusal(error), version).await;
 }
 
 async fn refuse_and_close<W: AsyncWrite + Unpin>(

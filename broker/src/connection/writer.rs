@@ -21,6 +21,7 @@ pub struct Writer<W> {
     pub router: mpsc::Sender<Request>,
     /// Set once the socket is closed for writing.
     pub closed: watch::Sender<bool>,
+    pub lease: Option<crate::lease::Lease>,
 }
 
 impl<W: AsyncWrite + Unpin> Writer<W> {
@@ -57,6 +58,11 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                     Ok(out) => close = self.encode(out, &mut buf, &mut last_tag),
                     Err(_) => break,
                 }
+            }
+            if self.lease.as_ref().is_some_and(|l| !l.valid()) {
+                return Err(std::io::Error::other(
+                    "the master's lease lapsed: nothing more is confirmed",
+                ));
             }
             self.socket.write_all(&buf).await?;
             buf.clear();

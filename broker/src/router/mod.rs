@@ -13,7 +13,7 @@ pub use request::{
     AckMode, AckRef, ConnId, Delivery, Destination, Outbound, Outgoing, Request, Settle,
 };
 
-use crate::commit::{CommitEvent, Proposal};
+use crate::commit::{CommitEvent, Input, Proposal};
 use crate::metrics::Metrics;
 use crate::status::{QueueStatus, Status, TopicStatus};
 use crate::store::{MessageRecord, Op, Recovered, Store};
@@ -22,6 +22,7 @@ use queue::Queue;
 use state::{Conn, Subscription, Topic};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tracing::info;
@@ -29,6 +30,8 @@ use tracing::info;
 /// Requests handled before deliveries are made, so that many sends share
 /// one dispatch pass.
 const REQUEST_BURST: usize = 256;
+/// How often a cluster master looks for work stuck without a quorum.
+const QUORUM_CHECK: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Error)]
 pub enum RouterError {
@@ -48,13 +51,15 @@ struct Pending {
     removes: Vec<Arc<str>>,
     receipt: Option<String>,
     close: bool,
+    /// When the proposal was made, for the quorum timeout.
+    since: Option<Instant>,
 }
 
 pub struct Router {
     node_id: String,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
-    commits: mpsc::UnboundedSender<Proposal>,
+    commits: mpsc::UnboundedSender<Input>,
     pending: VecDeque<Pending>,
     queues: HashMap<Arc<str>, Queue>,
     topics: HashMap<Arc<str>, Topic>,
@@ -64,6 +69,11 @@ pub struct Router {
     next_seq: u64,
     dirty_queues: HashSet<Arc<str>>,
     dirty_subs: HashSet<u64>,
+    /// Whether `run` opens the epoch with a barrier entry (a standalone
+    /// broker); a cluster master commits its barrier before the router.
+    open_epoch: bool,
+    /// In a cluster: how long a durable proposal may wait for a quorum.
+    quorum_timeout: Option<Duration>,
 }
 
 impl Router {
@@ -72,7 +82,7 @@ impl Router {
         store: Arc<Store>,
         recovered: &Recovered,
         metrics: Arc<Metrics>,
-        commits: mpsc::UnboundedSender<Proposal>,
+        commits: mpsc::UnboundedSender<Input>,
     ) -> Self {
         let queues = recovered
             .queues
@@ -96,7 +106,18 @@ impl Router {
             subs: HashMap::new(),
             next_sub: 1,
             next_seq: recovered.next_seq.max(1),
+            open_epoch: true,
+            quorum_timeout: None,
         }
+    }
+
+    /// A router for a cluster master: its epoch is already open, and a
+    /// client whose durable work waits longer than `quorum_timeout` for
+    /// the quorum gets an ERROR.
+    pub fn for_master(mut self, quorum_timeout: Duration) -> Self {
+        self.open_epoch = false;
+        self.quorum_timeout = Some(quorum_timeout);
+        self
     }
 
     /// Runs until every request sender is gone and every proposal has
@@ -106,13 +127,17 @@ impl Router {
         mut requests: mpsc::Receiver<Request>,
         mut events: mpsc::UnboundedReceiver<CommitEvent>,
     ) -> Result<(), RouterError> {
-        // A fresh epoch starts with a barrier entry of its own.
-        self.propose(Pending::default(), vec![Op::Barrier], true);
+        if self.open_epoch {
+            // A fresh epoch starts with a barrier entry of its own.
+            self.propose(Pending::default(), vec![Op::Barrier], true);
+        }
         let mut open = true;
+        let mut tick = tokio::time::interval(QUORUM_CHECK);
         while open || !self.pending.is_empty() {
             tokio::select! {
                 biased;
                 event = events.recv() => self.on_commit(event)?,
+                _ = tick.tick(), if self.quorum_timeout.is_some() => self.check_quorum_timeout(),
                 request = requests.recv(), if open => match request {
                     Some(r) => {
                         self.handle(r);
@@ -157,15 +182,44 @@ impl Router {
         }
     }
 
+    /// Fails every connection whose durable work has waited longer than
+    /// the quorum timeout: the client is told, and the outcome is unknown
+    /// to it (the entry may still commit).
+    fn check_quorum_timeout(&mut self) {
+        let Some(limit) = self.quorum_timeout else {
+            return;
+        };
+        let late: Vec<ConnId> = self
+            .pending
+            .iter()
+            .take_while(|p| p.since.is_some_and(|t| t.elapsed() > limit))
+            .filter_map(|p| p.conn)
+            .collect();
+        for conn in late {
+            if let Some(c) = self.conns.get_mut(&conn).filter(|c| !c.failed) {
+                c.failed = true;
+                let message = format!(
+                    "the quorum is unavailable: not confirmed within {limit:?}; the outcome is unknown"
+                );
+                c.send(Outbound::Error(error_frame(&message, None)));
+            }
+        }
+    }
+
     /// Hands operations to the committer; `then` runs once they commit.
     /// With nothing to write and nothing ahead of it, `then` runs at once.
-    fn propose(&mut self, then: Pending, ops: Vec<Op>, durable: bool) {
+    fn propose(&mut self, mut then: Pending, ops: Vec<Op>, durable: bool) {
         if !durable && self.pending.is_empty() {
             self.complete(then);
             return;
         }
+        then.since = Some(Instant::now());
         self.pending.push_back(then);
-        if self.commits.send(Proposal { ops, durable }).is_err() {
+        if self
+            .commits
+            .send(Input::Propose(Proposal { ops, durable }))
+            .is_err()
+        {
             // The committer is gone; the router learns why from its events.
             self.pending.pop_back();
         }
@@ -223,6 +277,7 @@ impl Router {
             connections: self.conns.len(),
             queues: queues.collect(),
             topics: topics.collect(),
+            cluster: None,
         }
     }
 }

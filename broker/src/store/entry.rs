@@ -4,14 +4,27 @@
 //! the queue state, so the format is explicit and versioned rather than
 //! left to a serialisation library's defaults.
 
+pub use crate::encoding::DecodeError;
+use crate::encoding::{Reader, put_bytes, put_str, put_u32, put_u64};
 use bytes::Bytes;
 use std::sync::Arc;
-use thiserror::Error;
 
 const FORMAT_VERSION: u8 = 1;
 
 /// A position in the log: entries compare epoch first, then index.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Position {
     pub epoch: u64,
     pub index: u64,
@@ -52,11 +65,6 @@ pub struct Entry {
     pub ops: Vec<Op>,
 }
 
-/// Bytes that do not decode as an entry or a message.
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error("corrupt record: {0}")]
-pub struct DecodeError(pub &'static str);
-
 impl Entry {
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.push(FORMAT_VERSION);
@@ -81,7 +89,7 @@ impl Entry {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
-        let mut r = Reader(bytes);
+        let mut r = Reader::new(bytes);
         if r.u8()? != FORMAT_VERSION {
             return Err(DecodeError("unknown entry format"));
         }
@@ -126,7 +134,7 @@ impl MessageRecord {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<MessageRecord, DecodeError> {
-        let mut r = Reader(bytes);
+        let mut r = Reader::new(bytes);
         let m = MessageRecord::read(&mut r)?;
         r.end()?;
         Ok(m)
@@ -148,68 +156,6 @@ impl MessageRecord {
             persistent: flags & 1 != 0,
             expires,
         })
-    }
-}
-
-fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    put_u32(out, b.len() as u32);
-    out.extend_from_slice(b);
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_bytes(out, s.as_bytes());
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.0.len() < n {
-            return Err(DecodeError("truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(a))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-
-    fn str(&mut self) -> Result<&'a str, DecodeError> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| DecodeError("string is not UTF-8"))
-    }
-
-    fn end(&self) -> Result<(), DecodeError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(DecodeError("trailing bytes"))
-        }
     }
 }
 

@@ -5,14 +5,18 @@
 //!   that entries can be shipped to replicas, then trimmed;
 //! - `messages`: (queue, seq) -> encoded [`MessageRecord`], the durable
 //!   backlog of every queue, read page by page so memory stays flat;
-//! - `meta`: the last applied position.
+//! - `meta`: the last applied position and the highest epoch accepted;
+//! - `epochs`: epoch -> index of its first entry, for finding where two
+//!   logs diverge.
 //!
 //! The store knows nothing of the network or of STOMP.
 
 mod entry;
 mod keys;
+mod log;
 
 pub use entry::{DecodeError, Entry, MessageRecord, Op, Position};
+pub use log::EpochStart;
 
 use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
@@ -24,6 +28,7 @@ use thiserror::Error;
 const CF_LOG: &str = "log";
 const CF_MESSAGES: &str = "messages";
 const CF_META: &str = "meta";
+const CF_EPOCHS: &str = "epochs";
 const META_APPLIED: &[u8] = b"applied";
 /// Memory for RocksDB memtables, all column families together.
 const MEMTABLE_BUDGET: usize = 64 << 20;
@@ -38,6 +43,10 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("column family {0} is missing")]
     MissingColumnFamily(&'static str),
+    #[error("log entry {next} does not follow the last one, {last}")]
+    Gap { last: u64, next: u64 },
+    #[error("cannot truncate the log to {index}: entries up to {applied} are applied")]
+    TruncateApplied { index: u64, applied: u64 },
 }
 
 /// What a queue holds on disk when the broker starts.
@@ -73,11 +82,13 @@ impl Store {
         // Memtables are the store's main memory use: bound them across
         // column families so a deep backlog cannot grow the process.
         opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
-        let cfs = [CF_LOG, CF_MESSAGES, CF_META].into_iter().map(|name| {
-            let mut cf = Options::default();
-            cf.set_write_buffer_size(MEMTABLE_BUDGET / 4);
-            ColumnFamilyDescriptor::new(name, cf)
-        });
+        let cfs = [CF_LOG, CF_MESSAGES, CF_META, CF_EPOCHS]
+            .into_iter()
+            .map(|name| {
+                let mut cf = Options::default();
+                cf.set_write_buffer_size(MEMTABLE_BUDGET / 4);
+                ColumnFamilyDescriptor::new(name, cf)
+            });
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         let store = Store { db };
         let recovered = store.recover()?;
@@ -90,7 +101,9 @@ impl Store {
             .ok_or(StoreError::MissingColumnFamily(name))
     }
 
-    fn recover(&self) -> Result<Recovered, StoreError> {
+    /// Reads the queue state from disk: at open, and when a replica is
+    /// promoted and its router starts.
+    pub fn recover(&self) -> Result<Recovered, StoreError> {
         let mut rec = Recovered::default();
         if let Some(raw) = self.db.get_cf(self.cf(CF_META)?, META_APPLIED)? {
             rec.applied = keys::decode_position(&raw).ok_or(DecodeError("applied position"))?;
@@ -131,6 +144,14 @@ impl Store {
             buf.clear();
             entry.encode(&mut buf);
             batch.put_cf(log, entry.position.index.to_be_bytes(), &buf);
+            if entry.ops.first() == Some(&Op::Barrier) {
+                // Every epoch opens with a barrier entry.
+                batch.put_cf(
+                    self.cf(CF_EPOCHS)?,
+                    entry.position.epoch.to_be_bytes(),
+                    entry.position.index.to_be_bytes(),
+                );
+            }
             for op in &entry.ops {
                 match op {
                     Op::Enqueue { queue, message } if message.persistent => {

@@ -1,6 +1,10 @@
 //! One configuration, from flags, `FERROMQ_*` environment variables and
 //! an optional TOML file, in that order of precedence.
 
+mod cluster;
+
+pub use cluster::{ClusterConfig, parse_duration};
+
 use clap::Parser;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -61,6 +65,44 @@ pub struct Settings {
     /// Log filter, in tracing's EnvFilter syntax [default: info].
     #[arg(long, env = "FERROMQ_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+    /// ZooKeeper servers, comma-separated host:port; without it the broker
+    /// runs standalone.
+    #[arg(long, env = "FERROMQ_ZK_ADDRESS", value_name = "HOSTS")]
+    pub zk_address: Option<String>,
+    /// The cluster's ZooKeeper path [default: /ferromq/default].
+    #[arg(long, env = "FERROMQ_ZK_PATH", value_name = "PATH")]
+    pub zk_path: Option<String>,
+    /// Password for ZooKeeper digest authentication (user `ferromq`).
+    #[arg(long, env = "FERROMQ_ZK_PASSWORD", value_name = "SECRET")]
+    pub zk_password: Option<String>,
+    /// ZooKeeper session timeout, e.g. 2s or 1500ms [default: 2s].
+    #[arg(long, env = "FERROMQ_ZK_SESSION_TIMEOUT", value_name = "DURATION")]
+    pub zk_session_timeout: Option<String>,
+    /// Number of nodes in the cluster; a quorum is replicas/2+1 [default: 3].
+    #[arg(long, env = "FERROMQ_REPLICAS", value_name = "N")]
+    pub replicas: Option<usize>,
+    /// Replication listen address [default: 0.0.0.0:61619].
+    #[arg(long, env = "FERROMQ_BIND", value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+    /// Address the other nodes and clients use to reach this node
+    /// [default: the node id].
+    #[arg(long, env = "FERROMQ_HOSTNAME", value_name = "HOST")]
+    pub hostname: Option<String>,
+    /// Election preference among equally up-to-date nodes [default: 1].
+    #[arg(long, env = "FERROMQ_WEIGHT", value_name = "N")]
+    pub weight: Option<u32>,
+    /// Where an update must be before it is confirmed: comma list of
+    /// local_mem, local_disk, remote_mem, remote_disk, quorum_mem,
+    /// quorum_disk [default: quorum_disk].
+    #[arg(long, env = "FERROMQ_SYNC", value_name = "WORDS")]
+    pub sync: Option<String>,
+    /// Shared secret a replica must present to the master.
+    #[arg(long, env = "FERROMQ_SECURITY_TOKEN", value_name = "SECRET")]
+    pub security_token: Option<String>,
+    /// How long a persistent SEND or ACK waits for a quorum before the
+    /// client gets an ERROR [default: 10s].
+    #[arg(long, env = "FERROMQ_QUORUM_TIMEOUT", value_name = "DURATION")]
+    pub quorum_timeout: Option<String>,
 }
 
 /// The broker's configuration, defaults applied and checked.
@@ -74,6 +116,8 @@ pub struct Config {
     pub heart_beat: (u64, u64),
     pub default_prefetch: usize,
     pub log: String,
+    /// Cluster mode; `None` runs standalone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 macro_rules! layer {
@@ -97,7 +141,18 @@ impl Settings {
             max_headers,
             heart_beat,
             default_prefetch,
-            log
+            log,
+            zk_address,
+            zk_path,
+            zk_password,
+            zk_session_timeout,
+            replicas,
+            bind,
+            hostname,
+            weight,
+            sync,
+            security_token,
+            quorum_timeout
         )
     }
 
@@ -144,22 +199,29 @@ impl Config {
                     setting("heart_beat")
                 ))
             })?;
+        let node_id = s.node_id.clone().unwrap_or_else(default_node_id);
+        let cluster = cluster::load(&s, &node_id)?;
         Ok(Config {
             data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("data")),
             listen: s.listen.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 61613))),
             admin_listen: s
                 .admin_listen
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 8161))),
-            node_id: s.node_id.unwrap_or_else(default_node_id),
+            node_id,
             limits,
             heart_beat,
             default_prefetch: positive("default_prefetch", s.default_prefetch, 1000)?,
             log: s.log.unwrap_or_else(|| "info".into()),
+            cluster,
         })
     }
 }
 
-fn positive(name: &str, value: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+pub(crate) fn positive(
+    name: &str,
+    value: Option<usize>,
+    default: usize,
+) -> Result<usize, ConfigError> {
     match value {
         None => Ok(default),
         Some(0) => Err(ConfigError::Invalid(format!(
@@ -171,7 +233,7 @@ fn positive(name: &str, value: Option<usize>, default: usize) -> Result<usize, C
 }
 
 /// Names a setting the way both flags and files spell it.
-fn setting(key: &str) -> String {
+pub(crate) fn setting(key: &str) -> String {
     format!("--{} ({key})", key.replace('_', "-"))
 }
 

@@ -1,0 +1,176 @@
+//! The cluster settings: ZooKeeper, replication and the sync policy, in
+//! ActiveMQ's replicated LevelDB words.
+
+use super::{ConfigError, Settings, positive, setting};
+use crate::replication::policy::SyncPolicy;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub zk_address: String,
+    pub zk_path: String,
+    pub zk_password: Option<String>,
+    pub session_timeout: Duration,
+    /// Nodes in the cluster; a quorum is `replicas / 2 + 1`.
+    pub replicas: usize,
+    pub bind: SocketAddr,
+    /// How the other nodes and clients reach this node.
+    pub hostname: String,
+    pub weight: u32,
+    pub sync: SyncPolicy,
+    pub security_token: Option<String>,
+    pub quorum_timeout: Duration,
+}
+
+impl ClusterConfig {
+    pub fn quorum(&self) -> usize {
+        self.replicas / 2 + 1
+    }
+
+    /// The cluster's name: the last part of its ZooKeeper path.
+    pub fn name(&self) -> &str {
+        self.zk_path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("default")
+    }
+}
+
+pub(super) fn load(s: &Settings, node_id: &str) -> Result<Option<ClusterConfig>, ConfigError> {
+    let Some(zk_address) = s.zk_address.clone().filter(|a| !a.trim().is_empty()) else {
+        return Ok(None);
+    };
+    for host in zk_address.split(',') {
+        if host
+            .trim()
+            .rsplit_once(':')
+            .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+        {
+            return Err(invalid(
+                "zk_address",
+                &zk_address,
+                "expected host:port,host:port,...",
+            ));
+        }
+    }
+    let zk_path = s
+        .zk_path
+        .clone()
+        .unwrap_or_else(|| "/ferromq/default".into());
+    if !zk_path.starts_with('/')
+        || zk_path.len() < 2
+        || zk_path.ends_with('/')
+        || zk_path.contains("//")
+    {
+        return Err(invalid(
+            "zk_path",
+            &zk_path,
+            "expected an absolute path such as /ferromq/orders",
+        ));
+    }
+    let session_timeout = duration("zk_session_timeout", s.zk_session_timeout.as_deref(), "2s")?;
+    if session_timeout < Duration::from_millis(200) {
+        return Err(ConfigError::Invalid(format!(
+            "{} must be at least 200ms",
+            setting("zk_session_timeout")
+        )));
+    }
+    let replicas = positive("replicas", s.replicas, 3)?;
+    let raw_sync = s.sync.clone().unwrap_or_else(|| "quorum_disk".into());
+    let sync = SyncPolicy::parse(&raw_sync)
+        .map_err(|e| ConfigError::Invalid(format!("{} {raw_sync:?}: {e}", setting("sync"))))?;
+    Ok(Some(ClusterConfig {
+        zk_address,
+        zk_path,
+        zk_password: s.zk_password.clone(),
+        session_timeout,
+        replicas,
+        bind: s.bind.unwrap_or(SocketAddr::from(([0, 0, 0, 0], 61619))),
+        hostname: s.hostname.clone().unwrap_or_else(|| node_id.to_owned()),
+        weight: s.weight.unwrap_or(1),
+        sync,
+        security_token: s.security_token.clone(),
+        quorum_timeout: duration("quorum_timeout", s.quorum_timeout.as_deref(), "10s")?,
+    }))
+}
+
+fn invalid(key: &str, value: &str, why: &str) -> ConfigError {
+    ConfigError::Invalid(format!("{} {value:?}: {why}", setting(key)))
+}
+
+fn duration(key: &str, value: Option<&str>, default: &str) -> Result<Duration, ConfigError> {
+    let raw = value.unwrap_or(default);
+    parse_duration(raw).ok_or_else(|| invalid(key, raw, "expected a duration such as 2s or 500ms"))
+}
+
+/// Parses `500ms`, `2s`, `1m`; a bare number is seconds.
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn load_args(args: &[&str]) -> Result<Option<ClusterConfig>, ConfigError> {
+        let s = Settings::parse_from(std::iter::once("b").chain(args.iter().copied()));
+        load(&s, "n1")
+    }
+
+    #[test]
+    fn cluster_settings_and_their_defaults() -> Result<(), ConfigError> {
+        assert!(load_args(&[])?.is_none());
+        let c = load_args(&["--zk-address", "127.0.0.1:2181,127.0.0.1:2182"])?
+            .ok_or(ConfigError::Invalid("no cluster".into()))?;
+        assert_eq!(c.zk_path, "/ferromq/default");
+        assert_eq!(c.name(), "default");
+        assert_eq!(c.session_timeout, Duration::from_secs(2));
+        assert_eq!((c.replicas, c.quorum()), (3, 2));
+        assert_eq!(c.hostname, "n1");
+        assert_eq!(c.sync, SyncPolicy::default());
+        Ok(())
+    }
+
+    #[test]
+    fn bad_cluster_values_are_named() {
+        let bad: &[&[&str]] = &[
+            &["--zk-address", "nohost"],
+            &["--zk-address", "h:1", "--zk-path", "relative"],
+            &["--zk-address", "h:1", "--zk-session-timeout", "soon"],
+            &["--zk-address", "h:1", "--sync", "quorum_dsk"],
+            &["--zk-address", "h:1", "--replicas", "0"],
+        ];
+        for args in bad {
+            let err = load_args(args)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with("--"), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("x"), None);
+        assert_eq!(parse_duration("-1s"), None);
+    }
+}

@@ -1,0 +1,87 @@
+//! The election rule, as a pure function: among at least a quorum of
+//! frozen, eligible candidates of the current round, the one with the
+//! highest position wins, then the highest weight, then the lowest id.
+//!
+//! Why this is safe: a committed entry is on a quorum, and any quorum of
+//! candidates shares a node with it; with positions compared epoch first,
+//! the highest position among them holds every committed entry.
+
+use super::records::{NodeRecord, NodeState};
+use std::cmp::Ordering;
+
+/// The records that count in the round of `zk_epoch`.
+pub fn candidates(records: &[NodeRecord], zk_epoch: u64) -> Vec<&NodeRecord> {
+    records
+        .iter()
+        .filter(|r| r.state == NodeState::Candidate && r.eligible && r.zk_epoch == zk_epoch)
+        .collect()
+}
+
+/// The winner among `candidates`, or `None` while fewer than `quorum`
+/// of them have frozen their positions.
+pub fn choose<'a>(candidates: &[&'a NodeRecord], quorum: usize) -> Option<&'a NodeRecord> {
+    if candidates.len() < quorum {
+        return None;
+    }
+    candidates.iter().copied().max_by(|a, b| rank(a, b))
+}
+
+fn rank(a: &NodeRecord, b: &NodeRecord) -> Ordering {
+    a.position
+        .cmp(&b.position)
+        .then(a.weight.cmp(&b.weight))
+        .then(b.id.cmp(&a.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Position;
+
+    fn node(id: &str, epoch: u64, index: u64, weight: u32) -> NodeRecord {
+        NodeRecord {
+            id: id.into(),
+            client: String::new(),
+            replication: String::new(),
+            admin: String::new(),
+            weight,
+            state: NodeState::Candidate,
+            position: Position { epoch, index },
+            zk_epoch: 5,
+            eligible: true,
+        }
+    }
+
+    fn winner(records: &[NodeRecord], quorum: usize) -> Option<String> {
+        choose(&candidates(records, 5), quorum).map(|r| r.id.clone())
+    }
+
+    #[test]
+    fn election_table() {
+        let a = node("a", 3, 10, 1);
+        let b = node("b", 3, 12, 1);
+        let c = node("c", 2, 90, 9);
+        // The highest position wins; epoch counts before index.
+        assert_eq!(
+            winner(&[a.clone(), b.clone(), c.clone()], 2),
+            Some("b".into())
+        );
+        assert_eq!(winner(&[a.clone(), c.clone()], 2), Some("a".into()));
+        // Fewer than a quorum of candidates: no one.
+        assert_eq!(winner(&[b.clone()], 2), None);
+        // Equal positions: weight, then the lowest id.
+        let b2 = node("b2", 3, 12, 5);
+        assert_eq!(winner(&[b.clone(), b2.clone()], 2), Some("b2".into()));
+        let a2 = node("a2", 3, 12, 1);
+        assert_eq!(winner(&[b.clone(), a2], 2), Some("a2".into()));
+        // Records of an earlier round, replicas and ineligible nodes do not count.
+        let mut stale = node("s", 9, 99, 1);
+        stale.zk_epoch = 4;
+        let mut replica = node("r", 9, 99, 1);
+        replica.state = NodeState::Replica;
+        let mut resting = node("x", 9, 99, 1);
+        resting.eligible = false;
+        assert_eq!(winner(&[a.clone(), stale, replica, resting], 2), None);
+        assert_eq!(winner(&[a, b], 2), Some("b".into()));
+    }
+}

@@ -1,0 +1,192 @@
+//! The master's committer: group commit with the quorum in the loop.
+//!
+//! One thread numbers proposals into log entries, appends each batch (one
+//! write), lets the replication senders ship it, then fsyncs it locally
+//! while the replicas do the same: the local fsync and the replicas'
+//! round trip overlap. When the leader reports a higher commit index the
+//! thread applies the committed entries to the queue state and completes
+//! their proposals, strictly in proposal order, and only while the lease
+//! holds: a master that may have lost its ZooKeeper session confirms
+//! nothing.
+
+use super::policy::Progress;
+use crate::commit::{CommitEvent, Input};
+use crate::lease::Lease;
+use crate::metrics::Metrics;
+use crate::store::{Entry, Position, Store};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+use tracing::error;
+
+const MAX_BATCH: usize = 4096;
+/// Log entries kept behind the applied one, for replicas to catch up.
+const LOG_RETAIN: u64 = 100_000;
+const TRIM_EVERY: u64 = 10_000;
+
+/// What the committer starts from.
+pub struct Start {
+    pub store: Arc<Store>,
+    pub epoch: u64,
+    /// The last entry in the log.
+    pub last: Position,
+    /// Entries after the applied position, not yet known to be committed
+    /// (they will be, through this epoch's barrier).
+    pub unapplied: Vec<Entry>,
+    pub local_disk: bool,
+    pub lease: Lease,
+    pub metrics: Arc<Metrics>,
+    pub events: mpsc::UnboundedSender<CommitEvent>,
+    /// How far the local log got, for the leader and the senders.
+    pub progress: watch::Sender<Progress>,
+}
+
+/// Starts the committer thread.
+pub fn spawn(
+    start: Start,
+) -> std::io::Result<(mpsc::UnboundedSender<Input>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = std::thread::Builder::new()
+        .name("ferromq-commit".into())
+        .spawn(move || Committer::new(start).run(rx))?;
+    Ok((tx, handle))
+}
+
+struct Committer {
+    s: Start,
+    index: u64,
+    commit: u64,
+    applied: u64,
+    /// One slot per proposal in order: the index of its entry, or `None`
+    /// for a proposal with nothing to write.
+    slots: VecDeque<Option<u64>>,
+    unapplied: VecDeque<Entry>,
+    /// Proposals complete but not yet reported (the lease lapsed).
+    held: usize,
+    last_trim: u64,
+}
+
+impl Committer {
+    fn new(mut s: Start) -> Self {
+        let unapplied: VecDeque<Entry> = std::mem::take(&mut s.unapplied).into();
+        let applied = unapplied
+            .front()
+            .map(|e| e.position.index - 1)
+            .unwrap_or(s.last.index);
+        Committer {
+            index: s.last.index,
+            commit: applied,
+            applied,
+            slots: VecDeque::new(),
+            unapplied,
+            held: 0,
+            last_trim: applied,
+            s,
+        }
+    }
+
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        let mut batch = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(i) => batch.push(i),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = self.step(&mut batch) {
+                error!(error = %e, "the store failed; no further writes are possible");
+                let _ = self.s.events.send(CommitEvent::Failed(e.to_string()));
+                return;
+            }
+            if self.held > 0 && self.s.lease.valid() {
+                if self
+                    .s
+                    .events
+                    .send(CommitEvent::Committed(self.held))
+                    .is_err()
+                {
+                    return;
+                }
+                self.held = 0;
+            }
+        }
+    }
+
+    fn step(&mut self, batch: &mut Vec<Input>) -> Result<(), crate::store::StoreError> {
+        let mut entries = Vec::new();
+        for input in batch.drain(..) {
+            match input {
+                Input::Propose(p) if p.durable => {
+                    self.index += 1;
+                    self.slots.push_back(Some(self.index));
+                    entries.push(Entry {
+                        position: Position {
+                            epoch: self.s.epoch,
+                            index: self.index,
+                        },
+                        ops: p.ops,
+                    });
+                }
+                Input::Propose(_) => self.slots.push_back(None),
+                Input::Commit(c) => self.commit = self.commit.max(c),
+            }
+        }
+        if !entries.is_empty() {
+            let started = Instant::now();
+            self.s.store.append(&entries)?;
+            self.s.progress.send_modify(|p| p.mem = self.index);
+            if self.s.local_disk {
+                self.s.store.sync()?;
+                self.s.progress.send_modify(|p| p.disk = self.index);
+            }
+            let m = &self.s.metrics;
+            m.fsync_seconds.observe(started.elapsed().as_secs_f64());
+            m.commit_batch_entries.observe(entries.len() as f64);
+            self.unapplied.extend(entries);
+        }
+        self.apply()?;
+        self.complete();
+        self.trim()
+    }
+
+    /// Applies every entry the quorum committed.
+    fn apply(&mut self) -> Result<(), crate::store::StoreError> {
+        let upto = self.commit.min(self.index);
+        if upto <= self.applied {
+            return Ok(());
+        }
+        let n = self
+            .unapplied
+            .iter()
+            .take_while(|e| e.position.index <= upto)
+            .count();
+        let done: Vec<Entry> = self.unapplied.drain(..n).collect();
+        self.s.store.apply(&done)?;
+        self.applied = upto;
+        Ok(())
+    }
+
+    /// Completes proposals, in order, whose entries are applied.
+    fn complete(&mut self) {
+        while let Some(slot) = self.slots.front() {
+            match slot {
+                Some(i) if *i > self.applied => break,
+                _ => {
+                    self.slots.pop_front();
+                    self.held += 1;
+                }
+            }
+        }
+    }
+
+    fn trim(&mut self) -> Result<(), crate::store::StoreError> {
+        if self.applied - self.last_trim >= TRIM_EVERY && self.applied > LOG_RETAIN {
+            self.s.store.trim_log(self.applied - LOG_RETAIN)?;
+            self.last_trim = self.applied;
+        }
+        Ok(())
+    }
+}
