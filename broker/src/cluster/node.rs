@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use zookeeper_client::SessionState;
 
 /// How often a candidate or replica looks at ZooKeeper again.
@@ -28,6 +28,8 @@ struct Node {
     /// Not eligible for election until then (after a handover or a
     /// mastership lost for want of a quorum).
     holdoff: Option<Instant>,
+    /// The last reason following failed, so that a retry loop logs it once.
+    last_failure: Option<String>,
 }
 
 pub async fn run(
@@ -46,6 +48,7 @@ pub async fn run(
         shared: shared.clone(),
         settings,
         holdoff: None,
+        last_failure: None,
     };
     let mut backoff = POLL;
     while !*stop.borrow() {
@@ -122,7 +125,7 @@ impl Node {
                     tokio::time::sleep(POLL).await;
                 }
                 Ok(Some((master, _))) if master.id != me.id => {
-                    self.follow(zk, &mut me, master, stop).await;
+                    self.follow(zk, &mut me, master, stop, commands).await;
                 }
                 Ok(Some((_, owner))) => {
                     if owner == zk.session_id() {
@@ -146,6 +149,7 @@ impl Node {
         me: &mut NodeRecord,
         master: MasterRecord,
         stop: &watch::Receiver<bool>,
+        commands: &mut mpsc::Receiver<Command>,
     ) {
         let shared = self.shared.clone();
         self.holdoff = None;
@@ -175,9 +179,21 @@ impl Node {
         let mut poll = tokio::time::interval(POLL);
         loop {
             tokio::select! {
+                Some(Command::StepDown(reply)) = commands.recv() => {
+                    let _ = reply.send(Err(format!("this node is a replica; the master is {}", master.id)));
+                }
                 r = &mut follow => {
-                    if let Err(e) = r {
-                        warn!(master = %master.id, error = %e, "replication from the master stopped");
+                    match r {
+                        Err(e) => {
+                            let e = e.to_string();
+                            if self.last_failure.as_ref() != Some(&e) {
+                                warn!(master = %master.id, error = %e, "replication from the master stopped; retrying");
+                            } else {
+                                debug!(master = %master.id, error = %e, "replication from the master stopped again");
+                            }
+                            self.last_failure = Some(e);
+                        }
+                        Ok(()) => self.last_failure = None,
                     }
                     shared.ready.store(false, Ordering::Release);
                     tokio::time::sleep(POLL * 2).await;

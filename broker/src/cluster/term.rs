@@ -248,7 +248,8 @@ async fn serve_clients(
                 // waits for its commits, then the term ends.
                 let _ = drain_tx.send(true);
                 shared.router.send_replace(None);
-                let _ = tokio::time::timeout(DRAIN_TIMEOUT, &mut router).await;
+                let limit = DRAIN_TIMEOUT.min(cc.quorum_timeout);
+                let _ = tokio::time::timeout(limit, &mut router).await;
                 break TermEnd::Stopped;
             }
             end = &mut *leader => break leader_end(end),

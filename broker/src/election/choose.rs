@@ -1,6 +1,9 @@
 //! The election rule, as a pure function: among at least a quorum of
-//! frozen, eligible candidates of the current round, the one with the
-//! highest position wins, then the highest weight, then the lowest id.
+//! frozen candidates of the current round, the one with the highest
+//! position wins, then the highest weight, then the lowest id. A node
+//! resting after a handover (not eligible) counts toward the quorum but
+//! cannot win, and while it is strictly ahead of every eligible node no
+//! one wins.
 //!
 //! Why this is safe: a committed entry is on a quorum, and any quorum of
 //! candidates shares a node with it; with positions compared epoch first,
@@ -13,17 +16,23 @@ use std::cmp::Ordering;
 pub fn candidates(records: &[NodeRecord], zk_epoch: u64) -> Vec<&NodeRecord> {
     records
         .iter()
-        .filter(|r| r.state == NodeState::Candidate && r.eligible && r.zk_epoch == zk_epoch)
+        .filter(|r| r.state == NodeState::Candidate && r.zk_epoch == zk_epoch)
         .collect()
 }
 
 /// The winner among `candidates`, or `None` while fewer than `quorum`
-/// of them have frozen their positions.
+/// of them have frozen their positions, or while only a resting node
+/// holds the highest position.
 pub fn choose<'a>(candidates: &[&'a NodeRecord], quorum: usize) -> Option<&'a NodeRecord> {
     if candidates.len() < quorum {
         return None;
     }
-    candidates.iter().copied().max_by(|a, b| rank(a, b))
+    let highest = candidates.iter().map(|c| c.position).max()?;
+    candidates
+        .iter()
+        .copied()
+        .filter(|c| c.eligible && c.position == highest)
+        .max_by(|a, b| rank(a, b))
 }
 
 fn rank(a: &NodeRecord, b: &NodeRecord) -> Ordering {
@@ -68,20 +77,24 @@ mod tests {
         );
         assert_eq!(winner(&[a.clone(), c.clone()], 2), Some("a".into()));
         // Fewer than a quorum of candidates: no one.
-        assert_eq!(winner(&[b.clone()], 2), None);
+        assert_eq!(winner(std::slice::from_ref(&b), 2), None);
         // Equal positions: weight, then the lowest id.
         let b2 = node("b2", 3, 12, 5);
         assert_eq!(winner(&[b.clone(), b2.clone()], 2), Some("b2".into()));
         let a2 = node("a2", 3, 12, 1);
         assert_eq!(winner(&[b.clone(), a2], 2), Some("a2".into()));
-        // Records of an earlier round, replicas and ineligible nodes do not count.
+        // Records of an earlier round and replicas do not count.
         let mut stale = node("s", 9, 99, 1);
         stale.zk_epoch = 4;
         let mut replica = node("r", 9, 99, 1);
         replica.state = NodeState::Replica;
-        let mut resting = node("x", 9, 99, 1);
+        assert_eq!(winner(&[a.clone(), stale, replica], 2), None);
+        // A resting node counts toward the quorum but cannot win...
+        let mut resting = node("x", 3, 12, 9);
         resting.eligible = false;
-        assert_eq!(winner(&[a.clone(), stale, replica, resting], 2), None);
+        assert_eq!(winner(&[b.clone(), resting.clone()], 2), Some("b".into()));
+        // ...and no one wins while it alone holds the highest position.
+        assert_eq!(winner(&[a.clone(), resting], 2), None);
         assert_eq!(winner(&[a, b], 2), Some("b".into()));
     }
 }

@@ -195,14 +195,10 @@ impl Zk {
         w.add_set_data(&self.path(&format!("{NODES}/{}", me.id)), &json(me), None)?;
         match w.commit().await {
             Ok(_) => Ok(true),
-            Err(zk::MultiWriteError::OperationFailed { source, .. })
-                if matches!(
-                    source,
-                    zk::Error::BadVersion | zk::Error::NodeExists | zk::Error::NoNode
-                ) =>
-            {
-                Ok(false)
-            }
+            Err(zk::MultiWriteError::OperationFailed {
+                source: zk::Error::BadVersion | zk::Error::NodeExists | zk::Error::NoNode,
+                ..
+            }) => Ok(false),
             Err(e) => Err(zk::Error::from(e).into()),
         }
     }

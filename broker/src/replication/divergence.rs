@@ -54,7 +54,8 @@ mod tests {
     #[test]
     fn common_prefix_table() {
         // (master epochs, master last, replica epochs, replica last, expected)
-        let cases: &[(&[EpochStart], u64, &[EpochStart], u64, u64)] = &[
+        type Case<'a> = (&'a [EpochStart], u64, &'a [EpochStart], u64, u64);
+        let cases: &[Case<'_>] = &[
             // Same history, replica behind: it keeps everything.
             (&[(1, 1), (2, 10)], 20, &[(1, 1), (2, 10)], 15, 15),
             // Replica behind by a whole epoch.

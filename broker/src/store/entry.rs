@@ -11,24 +11,7 @@ use std::sync::Arc;
 
 const FORMAT_VERSION: u8 = 1;
 
-/// A position in the log: entries compare epoch first, then index.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub struct Position {
-    pub epoch: u64,
-    pub index: u64,
-}
+pub use ferromq_election::Position;
 
 /// A message as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
