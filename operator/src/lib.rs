@@ -10,6 +10,10 @@
 pub mod build;
 pub mod controller;
 pub mod crd;
+pub mod election;
+pub mod labels;
+pub mod pods;
+pub mod rollout;
 pub mod validate;
 
 /// Field manager of every server-side apply, and the `managed-by` label.
