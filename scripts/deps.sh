@@ -28,11 +28,23 @@ ensure_build_deps() {
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferromq/target}"
 }
 
-# The conformance suite drives the broker with stomp.py under pytest.
+# The process-level suites drive the broker with stomp.py under pytest;
+# the cluster suite also reads ZooKeeper with kazoo. Installs each
+# requirements file whose modules are not all importable yet.
 ensure_test_deps() {
-  local req="$1"
-  if ! python3 -c 'import stomp, pytest' 2>/dev/null; then
-    echo "installing Python test requirements from $req" >&2
-    python3 -m pip install -q --disable-pip-version-check -r "$req"
-  fi
+  local req modules
+  for req in "$@"; do
+    modules=stomp,pytest
+    grep -q '^kazoo' "$req" && modules="$modules,kazoo"
+    if ! python3 -c "import $modules" 2>/dev/null; then
+      echo "installing Python test requirements from $req" >&2
+      python3 -m pip install -q --disable-pip-version-check -r "$req"
+    fi
+  done
+}
+
+# The cluster suite runs a real ZooKeeper ensemble (Debian's package, with
+# its JRE) and cuts links between nodes with iptables.
+ensure_cluster_deps() {
+  ensure_apt zookeeper iptables
 }

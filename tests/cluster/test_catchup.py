@@ -1,10 +1,11 @@
 """A replica that lost its disk comes back empty and catches up.
 
-The master trims its log to the last 100,000 entries, so a node that needs
-older entries is sent a RocksDB checkpoint instead (invariant 6). The test
-sends FERROMQ_CHECKPOINT_MESSAGES messages (default 2,000, to keep the
-suite short; set it above 100,000 to force the checkpoint path), wipes a
-replica, and checks that it catches up while the master keeps serving.
+The master keeps only the last --log-retain entries of its log (here 500),
+so a node that needs older entries is sent a RocksDB checkpoint instead
+(invariant 6). The test sends FERROMQ_CHECKPOINT_MESSAGES messages
+(default 2,000: with their ACKs, far more entries than the master keeps),
+wipes a replica, and checks that it catches up by checkpoint while the
+master keeps serving.
 Then it makes the rebuilt node master (the other replica down, the master
 stepping down) and drains from it: its copy must hold every receipted
 message and none that was receipted as acknowledged.
@@ -18,10 +19,11 @@ from loadgen import Load
 from procs import uid
 
 MESSAGES = int(os.environ.get("FERROMQ_CHECKPOINT_MESSAGES", "2000"))
+LOG_RETAIN = 500
 
 
 def test_checkpoint_catch_up_of_a_wiped_replica(make_cluster):
-    c = make_cluster()
+    c = make_cluster(extra_args=("--log-retain", str(LOG_RETAIN)))
     m = c.master()
     wiped, other = c.others(m)
     code, body = wiped.step_down()
@@ -38,6 +40,8 @@ def test_checkpoint_catch_up_of_a_wiped_replica(make_cluster):
     load.stop()
     st = c.wait_caught_up(wiped, timeout=120)
     assert st["master"] == m.node_id, st
+    log = wiped.logs[-1].read_text(errors="replace")
+    assert "checkpoint loaded" in log, f"{wiped.node_id} did not catch up by checkpoint:\n{log[-3000:]}"
 
     # Make the rebuilt node the only possible successor, then hand it mastership.
     other.kill9()

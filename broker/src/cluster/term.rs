@@ -88,6 +88,7 @@ async fn serve(
         last,
         unapplied,
         local_disk: cc.sync.local_disk,
+        log_retain: cc.log_retain,
         lease: lease.clone(),
         metrics: shared.metrics.clone(),
         events: events_tx,

@@ -21,6 +21,8 @@ pub struct ClusterConfig {
     pub sync: SyncPolicy,
     pub security_token: Option<String>,
     pub quorum_timeout: Duration,
+    /// Log entries the master keeps for replicas to catch up from.
+    pub log_retain: u64,
 }
 
 impl ClusterConfig {
@@ -93,6 +95,7 @@ pub(super) fn load(s: &Settings, node_id: &str) -> Result<Option<ClusterConfig>,
         sync,
         security_token: s.security_token.clone(),
         quorum_timeout: duration("quorum_timeout", s.quorum_timeout.as_deref(), "10s")?,
+        log_retain: positive("log_retain", s.log_retain, 100_000)? as u64,
     }))
 }
 

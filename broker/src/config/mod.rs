@@ -103,6 +103,10 @@ pub struct Settings {
     /// client gets an ERROR [default: 10s].
     #[arg(long, env = "FERROMQ_QUORUM_TIMEOUT", value_name = "DURATION")]
     pub quorum_timeout: Option<String>,
+    /// Log entries the master keeps for replicas to catch up from; a
+    /// replica further behind gets a checkpoint [default: 100000].
+    #[arg(long, env = "FERROMQ_LOG_RETAIN", value_name = "N")]
+    pub log_retain: Option<usize>,
 }
 
 /// The broker's configuration, defaults applied and checked.
@@ -152,7 +156,8 @@ impl Settings {
             weight,
             sync,
             security_token,
-            quorum_timeout
+            quorum_timeout,
+            log_retain
         )
     }
 

@@ -1,9 +1,10 @@
 //! The election rule, as a pure function: among at least a quorum of
 //! frozen candidates of the current round, the one with the highest
 //! position wins, then the highest weight, then the lowest id. A node
-//! resting after a handover (not eligible) counts toward the quorum but
-//! cannot win, and while it is strictly ahead of every eligible node no
-//! one wins.
+//! resting after a handover or a lost quorum (not eligible) cannot win.
+//! When the eligible nodes alone are fewer than a quorum, resting ones
+//! make up the count, and then the winner must be at least as far as
+//! each of them.
 //!
 //! Why this is safe: a committed entry is on a quorum, and any quorum of
 //! candidates shares a node with it; with positions compared epoch first,
@@ -27,12 +28,14 @@ pub fn choose<'a>(candidates: &[&'a NodeRecord], quorum: usize) -> Option<&'a No
     if candidates.len() < quorum {
         return None;
     }
-    let highest = candidates.iter().map(|c| c.position).max()?;
-    candidates
-        .iter()
-        .copied()
-        .filter(|c| c.eligible && c.position == highest)
-        .max_by(|a, b| rank(a, b))
+    let (eligible, resting): (Vec<&NodeRecord>, Vec<&NodeRecord>) =
+        candidates.iter().copied().partition(|c| c.eligible);
+    let best = eligible.iter().copied().max_by(|a, b| rank(a, b))?;
+    if eligible.len() >= quorum {
+        return Some(best);
+    }
+    let ahead = resting.iter().any(|r| r.position > best.position);
+    (!ahead).then_some(best)
 }
 
 fn rank(a: &NodeRecord, b: &NodeRecord) -> Ordering {
@@ -89,12 +92,16 @@ mod tests {
         let mut replica = node("r", 9, 99, 1);
         replica.state = NodeState::Replica;
         assert_eq!(winner(&[a.clone(), stale, replica], 2), None);
-        // A resting node counts toward the quorum but cannot win...
+        // A resting node makes up the quorum but cannot win...
         let mut resting = node("x", 3, 12, 9);
         resting.eligible = false;
         assert_eq!(winner(&[b.clone(), resting.clone()], 2), Some("b".into()));
-        // ...and no one wins while it alone holds the highest position.
-        assert_eq!(winner(&[a.clone(), resting], 2), None);
+        // ...and then no one behind it may win;
+        assert_eq!(winner(&[a.clone(), resting.clone()], 2), None);
+        // but a quorum of eligible nodes needs no resting one.
+        let mut ahead = node("y", 4, 1, 1);
+        ahead.eligible = false;
+        assert_eq!(winner(&[a.clone(), c.clone(), ahead], 2), Some("a".into()));
         assert_eq!(winner(&[a, b], 2), Some("b".into()));
     }
 }

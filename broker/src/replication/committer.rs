@@ -21,9 +21,6 @@ use tokio::sync::{mpsc, watch};
 use tracing::error;
 
 const MAX_BATCH: usize = 4096;
-/// Log entries kept behind the applied one, for replicas to catch up.
-const LOG_RETAIN: u64 = 100_000;
-const TRIM_EVERY: u64 = 10_000;
 
 /// What the committer starts from.
 pub struct Start {
@@ -35,6 +32,9 @@ pub struct Start {
     /// (they will be, through this epoch's barrier).
     pub unapplied: Vec<Entry>,
     pub local_disk: bool,
+    /// Log entries kept behind the applied one, for replicas to catch up;
+    /// a replica further behind gets a checkpoint.
+    pub log_retain: u64,
     pub lease: Lease,
     pub metrics: Arc<Metrics>,
     pub events: mpsc::UnboundedSender<CommitEvent>,
@@ -183,8 +183,11 @@ impl Committer {
     }
 
     fn trim(&mut self) -> Result<(), crate::store::StoreError> {
-        if self.applied - self.last_trim >= TRIM_EVERY && self.applied > LOG_RETAIN {
-            self.s.store.trim_log(self.applied - LOG_RETAIN)?;
+        let retain = self.s.log_retain.max(1);
+        // Trim in steps of a tenth of what is kept, not on every batch.
+        let every = (retain / 10).clamp(1, 10_000);
+        if self.applied - self.last_trim >= every && self.applied > retain {
+            self.s.store.trim_log(self.applied - retain)?;
             self.last_trim = self.applied;
         }
         Ok(())

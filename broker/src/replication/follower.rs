@@ -2,6 +2,7 @@
 //! groups, acknowledge, and apply what it says is committed, so that a
 //! promoted replica already holds the queue state.
 
+use super::checkpoint;
 use super::wire::{self, Hello, Message, WireError};
 use crate::store::{Entry, Position, Store, StoreError};
 use std::collections::VecDeque;
@@ -83,6 +84,20 @@ pub async fn follow(
             commit,
         }))) => (epoch, common, commit),
         Ok(Ok(Some(Message::Refused { reason }))) => return Err(FollowError::Refused(reason)),
+        Ok(Ok(Some(Message::Checkpoint { epoch }))) => {
+            if epoch < hello.seen_epoch {
+                return Err(FollowError::StaleMaster {
+                    master: epoch,
+                    seen: hello.seen_epoch,
+                });
+            }
+            blocking(|| store.set_seen_epoch(epoch))?;
+            info!(master = %addr, epoch, "catching up from a checkpoint of the master's store");
+            checkpoint::receive(&mut rd, &store)
+                .await
+                .map_err(|e| FollowError::Protocol(format!("checkpoint: {e}")))?;
+            return Ok(());
+        }
         Ok(Err(e)) => return Err(e.into()),
         _ => return Err(FollowError::Protocol("no welcome from the master".into())),
     };

@@ -1,6 +1,7 @@
 //! One replica's session on the master: the handshake that finds where
 //! its log matches ours, then entries and heartbeats out, acks in.
 
+use super::checkpoint;
 use super::divergence::{LogShape, common_prefix};
 use super::policy::Progress;
 use super::wire::{self, BATCH_BYTES, BATCH_ENTRIES, Hello, Message, WireError};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 /// A heartbeat (with the commit index) when nothing else was sent.
 pub const HEARTBEAT: Duration = Duration::from_millis(200);
@@ -58,6 +59,8 @@ enum SessionError {
     Refused(String),
     #[error("the replica said nothing for {0:?}")]
     Silent(Duration),
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 pub async fn serve(stream: TcpStream, ctx: SessionContext) {
@@ -135,11 +138,16 @@ where
     );
     let first = ctx.store.first_log_index()?.unwrap_or(last.index + 1);
     if common < hello.applied.index || common + 1 < first {
-        return Err(SessionError::Refused(format!(
-            "the replica needs a checkpoint: its log matches up to {common}, \
-             its applied state is at {}, this master's log starts at {first}",
-            hello.applied.index
-        )));
+        info!(
+            replica = %hello.node_id,
+            common,
+            applied = hello.applied.index,
+            log_starts = first,
+            "the log no longer holds what the replica lacks: sending a checkpoint"
+        );
+        return checkpoint::send(wr, &ctx.store, ctx.epoch, ctx.id)
+            .await
+            .map_err(|e| SessionError::Checkpoint(e.to_string()));
     }
     let commit = *ctx.commit.borrow();
     wire::write(

@@ -70,6 +70,16 @@ pub enum Message {
         mem: u64,
         disk: u64,
     },
+    /// The master's log no longer holds what the replica lacks: the files
+    /// of a checkpoint of the master's store follow, in chunks.
+    Checkpoint {
+        epoch: u64,
+    },
+    Chunk {
+        file: String,
+        data: Vec<u8>,
+    },
+    CheckpointEnd,
 }
 
 impl Message {
@@ -121,6 +131,16 @@ impl Message {
                 put_u64(out, *mem);
                 put_u64(out, *disk);
             }
+            Message::Checkpoint { epoch } => {
+                out.push(7);
+                put_u64(out, *epoch);
+            }
+            Message::Chunk { file, data } => {
+                out.push(8);
+                put_str(out, file);
+                put_bytes(out, data);
+            }
+            Message::CheckpointEnd => out.push(9),
         }
         let len = (out.len() - start - 4) as u32;
         out[start..start + 4].copy_from_slice(&len.to_le_bytes());
@@ -172,6 +192,12 @@ impl Message {
                 mem: r.u64()?,
                 disk: r.u64()?,
             },
+            7 => Message::Checkpoint { epoch: r.u64()? },
+            8 => Message::Chunk {
+                file: r.str()?.to_owned(),
+                data: r.bytes()?.to_vec(),
+            },
+            9 => Message::CheckpointEnd,
             other => return Err(WireError::UnknownType(other)),
         };
         r.end()?;
@@ -245,6 +271,12 @@ mod tests {
             },
             Message::Heartbeat { commit: 8 },
             Message::Ack { mem: 9, disk: 7 },
+            Message::Checkpoint { epoch: 3 },
+            Message::Chunk {
+                file: "000012.sst".into(),
+                data: vec![0, 1, 2],
+            },
+            Message::CheckpointEnd,
         ]
     }
 

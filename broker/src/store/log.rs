@@ -181,7 +181,7 @@ impl Store {
         self.write_synced(batch)
     }
 
-    fn write_synced(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    pub(super) fn write_synced(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         self.db.write_opt(batch, &opts)?;

@@ -11,6 +11,7 @@
 //!
 //! The store knows nothing of the network or of STOMP.
 
+mod checkpoint;
 mod entry;
 mod keys;
 mod log;
@@ -70,6 +71,7 @@ pub struct Recovered {
 /// The broker's durable state.
 pub struct Store {
     db: DB,
+    dir: std::path::PathBuf,
 }
 
 impl Store {
@@ -90,7 +92,11 @@ impl Store {
                 ColumnFamilyDescriptor::new(name, cf)
             });
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
-        let store = Store { db };
+        let store = Store {
+            db,
+            dir: dir.to_path_buf(),
+        };
+        store.finish_interrupted_install()?;
         let recovered = store.recover()?;
         Ok((store, recovered))
     }

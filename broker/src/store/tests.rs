@@ -104,3 +104,50 @@ fn trimming_the_log_keeps_the_queue_state() -> Result<(), StoreError> {
     assert_eq!(store.read_queue("q", 0, 10)?.len(), 5);
     Ok(())
 }
+
+#[test]
+fn a_checkpoint_replaces_another_stores_state() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|_| DecodeError("tempdir"))?;
+    let (master, _) = Store::open(&dir.path().join("master"))?;
+    master.commit(&[
+        entry(1, vec![Op::Barrier]),
+        entry(2, vec![enqueue("a", 1, true), enqueue("a", 2, true)]),
+    ])?;
+    let (replica, _) = Store::open(&dir.path().join("replica"))?;
+    replica.commit(&[entry(1, vec![enqueue("stale", 9, true)])])?;
+    replica.set_seen_epoch(7)?;
+    let out = master.scratch_dir("out")?;
+    master.checkpoint(&out)?;
+    replica.load_checkpoint(&out)?;
+    let rec = replica.recover()?;
+    assert_eq!(rec.applied, Position { epoch: 1, index: 2 });
+    assert_eq!(rec.queues.keys().collect::<Vec<_>>(), vec!["a"]);
+    assert_eq!(replica.last_position()?, Position { epoch: 1, index: 2 });
+    assert_eq!(replica.epochs()?, vec![(1, 1)]);
+    assert_eq!(
+        replica.seen_epoch()?,
+        7,
+        "the fencing epoch never goes back"
+    );
+    Ok(())
+}
+
+#[test]
+fn appends_must_follow_and_truncation_keeps_applied_entries() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|_| DecodeError("tempdir"))?;
+    let (store, _) = Store::open(dir.path())?;
+    store.append(&[
+        entry(1, vec![Op::Barrier]),
+        entry(2, vec![enqueue("q", 1, true)]),
+    ])?;
+    assert!(matches!(
+        store.append(&[entry(4, vec![])]),
+        Err(StoreError::Gap { last: 2, next: 4 })
+    ));
+    store.apply(&[entry(1, vec![Op::Barrier])])?;
+    assert!(store.truncate_after(0).is_err());
+    store.truncate_after(1)?;
+    assert_eq!(store.last_position()?, Position { epoch: 1, index: 1 });
+    store.append(&[entry(2, vec![])])?;
+    Ok(())
+}
