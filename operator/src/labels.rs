@@ -66,7 +66,13 @@ mod tests {
 
     #[test]
     fn table() {
-        let cases: Vec<(&str, Vec<PodView>, Option<&str>, Vec<LabelChange>)> = vec![
+        type Case = (
+            &'static str,
+            Vec<PodView>,
+            Option<&'static str>,
+            Vec<LabelChange>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "settled: nothing to do",
                 vec![pod("o-0", "r", "master"), pod("o-1", "r", "replica")],

@@ -14,6 +14,7 @@ pub mod election;
 pub mod labels;
 pub mod pods;
 pub mod rollout;
+pub mod status;
 pub mod validate;
 
 /// Field manager of every server-side apply, and the `managed-by` label.

@@ -22,6 +22,13 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Reading or changing pods, the StatefulSet or the status failed.
+    #[error("{action}: {source}")]
+    Kube {
+        action: String,
+        #[source]
+        source: kube::Error,
+    },
     /// The API server does not know ReplicatedBrokers.
     #[error(
         "cannot list ReplicatedBrokers ({0}); is the CRD installed? kubectl apply -f crds/replicatedbrokers.ferromq.io.yaml"
@@ -30,12 +37,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// A failed API call, saying what the operator was doing.
+    pub fn kube(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+        let action = action.into();
+        move |source| Error::Kube { action, source }
+    }
+
     /// The `error` label of the reconcile-failure metric: few values, so a
     /// dashboard can tell a bad spec from a struggling API server.
     pub fn metric_label(&self) -> &'static str {
         match self {
             Error::Invalid(_) => "invalid_spec",
             Error::Apply { .. } => "apply_failed",
+            Error::Kube { .. } => "kube_api",
             Error::CrdMissing(_) => "crd_missing",
         }
     }
@@ -45,7 +59,9 @@ impl Error {
     pub fn action(&self) -> Action {
         match self {
             Error::Invalid(_) => Action::await_change(),
-            Error::Apply { .. } | Error::CrdMissing(_) => Action::requeue(RETRY_AFTER),
+            Error::Apply { .. } | Error::Kube { .. } | Error::CrdMissing(_) => {
+                Action::requeue(RETRY_AFTER)
+            }
         }
     }
 }

@@ -87,11 +87,13 @@ pub mod condition {
 pub mod reason {
     /// Available=True.
     pub const SERVING: &str = "Serving";
-    /// Available=False: no master is elected.
+    /// Available=False (and Replicated=False, Degraded=True): no master is
+    /// elected.
     pub const NO_MASTER: &str = "NoMaster";
-    /// Available=False: the brokers cannot reach ZooKeeper.
+    /// Available and Replicated Unknown, Degraded=True: the operator cannot
+    /// read the election from ZooKeeper.
     pub const ZOOKEEPER_UNAVAILABLE: &str = "ZooKeeperUnavailable";
-    /// Available=False: reconciling is paused.
+    /// Progressing=False: reconciling is paused; status is still written.
     pub const PAUSED: &str = "Paused";
     /// Available=False, Degraded=True: the spec cannot be built.
     pub const INVALID_SPEC: &str = "InvalidSpec";
