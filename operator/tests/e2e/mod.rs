@@ -1,0 +1,172 @@
+//! End to end: three real broker processes (outside the cluster, named
+//! like the pods) elect through a real ZooKeeper; the operator's status,
+//! the master label and the client Service's endpoints follow, also after
+//! the master is killed with -9.
+
+use crate::support::control_plane::ControlPlane;
+use crate::support::zookeeper::ZooKeeper;
+use crate::support::{TestResult, broker, install_crd, namespace, start_operator, wait_for};
+use ferromq_operator::crd::ReplicatedBroker;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{ListParams, PostParams};
+use kube::{Api, Client};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn broker_bin() -> PathBuf {
+    std::env::var_os("FERROMQ_BROKER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            home.join(".cache/ferromq/target/debug/ferromq-broker")
+        })
+}
+
+fn port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Broker processes, killed on drop.
+struct Brokers {
+    children: Vec<(String, Child)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Brokers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_brokers(zk: &str, path: &str) -> Result<Brokers, Box<dyn std::error::Error>> {
+    let bin = broker_bin();
+    if !bin.exists() {
+        return Err(format!(
+            "no broker binary at {} (cargo build -p ferromq-broker, or set FERROMQ_BROKER_BIN)",
+            bin.display()
+        )
+        .into());
+    }
+    let dir = tempfile::tempdir()?;
+    let mut children = Vec::new();
+    for i in 0..3 {
+        let id = format!("orders-{i}");
+        let data = dir.path().join(&id);
+        std::fs::create_dir_all(&data)?;
+        let log = std::fs::File::create(dir.path().join(format!("{id}.log")))?;
+        let child = Command::new(&bin)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--node-id", &id])
+            .args(["--listen", &format!("127.0.0.1:{}", port()?)])
+            .args(["--admin-listen", &format!("127.0.0.1:{}", port()?)])
+            .args(["--bind", &format!("127.0.0.1:{}", port()?)])
+            .args([
+                "--hostname",
+                "127.0.0.1",
+                "--zk-address",
+                zk,
+                "--zk-path",
+                path,
+            ])
+            .args([
+                "--zk-session-timeout",
+                "2s",
+                "--replicas",
+                "3",
+                "--sync",
+                "quorum_disk",
+            ])
+            .args(["--security-token", "e2e"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        children.push((id, child));
+    }
+    Ok(Brokers {
+        children,
+        _dir: dir,
+    })
+}
+
+async fn master_everywhere(client: &Client, ns: &str, not: Option<&str>) -> Option<String> {
+    let rb = Api::<ReplicatedBroker>::namespaced(client.clone(), ns)
+        .get("orders")
+        .await
+        .ok()?;
+    let master = rb.status?.master?;
+    if Some(master.as_str()) == not {
+        return None;
+    }
+    let pods = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels("ferromq.io/role=master"))
+        .await
+        .ok()?;
+    let labelled: Vec<String> = pods
+        .items
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    let slices = Api::<EndpointSlice>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels("kubernetes.io/service-name=orders"))
+        .await
+        .ok()?;
+    let targets: Vec<String> = slices
+        .items
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .filter_map(|e| e.target_ref.as_ref().and_then(|t| t.name.clone()))
+        .collect();
+    (labelled == [master.clone()] && targets == [master.clone()]).then_some(master)
+}
+
+#[tokio::test]
+#[ignore = "needs the control plane (tests/control-plane/run) and a built ferromq-broker"]
+async fn status_label_and_endpoints_follow_a_real_failover() -> TestResult {
+    let Some(cp) = ControlPlane::get().await? else {
+        return Ok(());
+    };
+    let client = &cp.client;
+    let ns = "t-e2e";
+    let path = format!("/ferromq/{ns}/orders");
+    let zk = ZooKeeper::start()?;
+    install_crd(client).await?;
+    namespace(client, ns).await?;
+    let _operator = start_operator(client);
+    let yaml = format!(
+        "apiVersion: ferromq.io/v1alpha1\nkind: ReplicatedBroker\nmetadata: {{name: orders}}\nspec:\n  zookeeper: {{external: {{connect: \"{}\", path: \"{path}\"}}}}\n",
+        zk.connect
+    );
+    Api::<ReplicatedBroker>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &broker(&yaml, ns)?)
+        .await?;
+    let mut brokers = start_brokers(&zk.connect, &path)?;
+    let first = wait_for(
+        "a master in status, label and endpoints",
+        Duration::from_secs(90),
+        || master_everywhere(client, ns, None),
+    )
+    .await?;
+    let victim = brokers
+        .children
+        .iter_mut()
+        .find(|(id, _)| *id == first)
+        .ok_or("master is no broker of ours")?;
+    victim.1.kill()?;
+    let second = wait_for(
+        "the new master in status, label and endpoints",
+        Duration::from_secs(20),
+        || master_everywhere(client, ns, Some(&first)),
+    )
+    .await?;
+    eprintln!("master {first} killed; {second} took over");
+    Ok(())
+}
