@@ -10,9 +10,26 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "ferromq-bench", version)]
 pub struct Args {
-    /// A peer broker to start and compare with (repeatable).
+    /// A peer broker to start and compare with (repeatable). With
+    /// `--cluster`, `rabbitmq` is a three-node RabbitMQ cluster.
     #[arg(long = "peer", value_enum)]
     pub peers: Vec<PeerKind>,
+
+    /// Measure a three-node ferromq cluster (ZooKeeper election, quorum
+    /// replication with quorum_disk) next to a standalone ferromq, then
+    /// kill -9 its master `--failover-rounds` times and report the stall
+    /// a client sees.
+    #[arg(long, conflicts_with = "target")]
+    pub cluster: bool,
+
+    /// With `--cluster`: kill -9 rounds for the failover stall; 0 skips it.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub failover_rounds: u32,
+
+    /// With `--cluster`: the options of the failover URL the cluster's
+    /// ferromq-client connections use (after the `?`).
+    #[arg(long, value_name = "OPTIONS", default_value = "randomize=false")]
+    pub failover_options: String,
 
     /// Measure an already running STOMP broker at HOST:PORT instead of
     /// starting ferromq.
@@ -71,11 +88,16 @@ impl Args {
         Duration::from_secs(self.duration)
     }
 
-    /// The workloads to run, in table order.
+    /// The workloads to run, in table order. By default the raw-client
+    /// twin of window 64 runs only with `--cluster`: elsewhere the
+    /// window-64 row already is on the raw client.
     pub fn workloads(&self) -> Vec<Workload> {
         Workload::ALL
             .into_iter()
-            .filter(|w| self.only.is_empty() || self.only.contains(w))
+            .filter(|w| match self.only.is_empty() {
+                true => self.cluster || *w != Workload::Window64Raw,
+                false => self.only.contains(w),
+            })
             .collect()
     }
 

@@ -5,7 +5,8 @@
 
 use crate::cli::{Flavor, PeerKind};
 use crate::client::{Endpoint, connect, disconnect};
-use crate::process::{Process, free_port, free_port_range, http_status};
+use crate::http::status_code;
+use crate::process::{Process, clear_ferromq_env, free_port, free_port_range};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,6 +46,7 @@ impl Broker {
         let addr = format!("127.0.0.1:{}", free_port()?);
         let admin = format!("127.0.0.1:{}", free_port()?);
         let mut cmd = Command::new(bin);
+        clear_ferromq_env(&mut cmd);
         cmd.arg("--data-dir")
             .arg(&data)
             .args(["--listen", &addr, "--admin-listen", &admin])
@@ -57,7 +59,7 @@ impl Broker {
         };
         process
             .wait_ready(FERROMQ_READY, || async {
-                match http_status(&admin, "/readyz").await? {
+                match status_code(&admin, "/readyz").await? {
                     200 => stomp_handshake(&ep).await,
                     code => bail!("GET /readyz answered {code}"),
                 }
@@ -73,36 +75,42 @@ impl Broker {
     }
 
     /// Installs the peer if needed, starts it on loopback with its script
-    /// and waits until its STOMP port answers a CONNECT.
+    /// and waits until its STOMP port answers a CONNECT (and, for a
+    /// cluster, until the script says every node has joined).
     pub async fn start_peer(
         kind: PeerKind,
+        cluster: bool,
         scripts: &Path,
         work_dir: &Path,
         ep: &Endpoint,
     ) -> Result<Broker> {
-        let name = kind.name();
+        let launch = Launch::of(kind, cluster);
+        let name = launch.script;
         let script = scripts.join(format!("{name}.sh"));
         if !script.is_file() {
             bail!("no start script at {}", script.display());
         }
         let dir = temp_dir(work_dir, name)?;
         install(name, &script, dir.path()).await?;
-        // RabbitMQ takes PORT..PORT+3 (STOMP, AMQP, distribution, epmd).
-        let port = free_port_range(4)?;
+        let port = free_port_range(launch.ports)?;
         let addr = format!("127.0.0.1:{port}");
+        let data = dir.path().join("data");
         let mut cmd = Command::new("sh");
-        cmd.arg(&script)
-            .arg("run")
-            .arg(dir.path().join("data"))
-            .arg(port.to_string());
+        cmd.arg(&script).arg("run").arg(&data).arg(port.to_string());
         let log = dir.path().join(format!("{name}.log"));
         let mut process = Process::spawn(name, cmd, &log)?;
         let ep = Endpoint {
             addr: addr.clone(),
             ..ep.clone()
         };
+        let ready = data.join("ready");
         process
-            .wait_ready(PEER_READY, || stomp_handshake(&ep))
+            .wait_ready(PEER_READY, || async {
+                if launch.ready_file && !ready.exists() {
+                    bail!("{} does not exist yet", ready.display());
+                }
+                stomp_handshake(&ep).await
+            })
             .await?;
         eprintln!(
             "{name}: pid {}, files in {}",
@@ -148,7 +156,43 @@ pub fn ferromq_bin(flag: Option<&Path>) -> Result<PathBuf> {
     Ok(bin)
 }
 
-fn temp_dir(work_dir: &Path, name: &str) -> Result<TempDir> {
+/// How a peer's script is run.
+struct Launch {
+    script: &'static str,
+    /// Consecutive ports from PORT; the first is the STOMP port the bench
+    /// talks to.
+    ports: u16,
+    /// The script creates DIR/ready once the broker may be used.
+    ready_file: bool,
+}
+
+impl Launch {
+    fn of(kind: PeerKind, cluster: bool) -> Launch {
+        match (kind, cluster) {
+            // Three nodes: STOMP, AMQP and distribution for each, one
+            // epmd, four for rabbitmqctl (see the script).
+            (PeerKind::Rabbitmq, true) => Launch {
+                script: "rabbitmq-cluster",
+                ports: 14,
+                ready_file: true,
+            },
+            // STOMP, AMQP, distribution, epmd.
+            (PeerKind::Rabbitmq, false) => Launch {
+                script: "rabbitmq",
+                ports: 4,
+                ready_file: false,
+            },
+            // ActiveMQ 5.17 has no replicated store: single node either way.
+            (PeerKind::Activemq, _) => Launch {
+                script: "activemq",
+                ports: 4,
+                ready_file: false,
+            },
+        }
+    }
+}
+
+pub(crate) fn temp_dir(work_dir: &Path, name: &str) -> Result<TempDir> {
     tempfile::Builder::new()
         .prefix(&format!("ferromq-bench-{name}-"))
         .tempdir_in(work_dir)
@@ -161,7 +205,7 @@ async fn stomp_handshake(ep: &Endpoint) -> Result<()> {
 }
 
 /// Runs `script install`, which installs the Debian package if missing.
-async fn install(name: &str, script: &Path, dir: &Path) -> Result<()> {
+pub(crate) async fn install(name: &str, script: &Path, dir: &Path) -> Result<()> {
     let mut cmd = Command::new("sh");
     cmd.arg(script).arg("install");
     let log = dir.join("install.log");

@@ -102,6 +102,19 @@ impl Process {
         bail!("{} ignored SIGTERM for {STOP_GRACE:?}; killed", self.name)
     }
 
+    /// SIGKILL by PID (what `kill -9` does) and reap it: the failover
+    /// test's crash of a master, with no chance to close anything itself.
+    pub fn kill9(mut self) -> Result<()> {
+        self.stopped = true;
+        if self.child.try_wait()?.is_none() {
+            self.child
+                .kill()
+                .with_context(|| format!("SIGKILL to {}", self.name))?;
+        }
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// SIGTERM by PID through kill(1): no unsafe code, and no extra
     /// dependency whose libc features would force RocksDB to rebuild.
     fn sigterm(&self) -> Result<()> {
@@ -146,9 +159,27 @@ impl Drop for Process {
     }
 }
 
+/// Removes every `FERROMQ_*` variable from a broker's environment: the
+/// broker reads its settings from them too, and the bench's flags must
+/// be all it runs with.
+pub fn clear_ferromq_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("FERROMQ_") {
+            cmd.env_remove(key);
+        }
+    }
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    free_port_on("127.0.0.1")
+}
+
+/// A TCP port on `host` (a loopback address such as 127.0.0.11) that
+/// nothing listens on right now.
+pub fn free_port_on(host: &str) -> Result<u16> {
+    let listener = TcpListener::bind((host, 0)).with_context(|| format!("binding {host}:0"))?;
+    Ok(listener.local_addr()?.port())
 }
 
 /// The first of `n` consecutive free ports on 127.0.0.1.
@@ -163,22 +194,4 @@ pub fn free_port_range(n: u16) -> Result<u16> {
         }
     }
     bail!("found no {n} consecutive free ports")
-}
-
-/// The status code of `GET path` on `addr` over HTTP/1.1.
-pub async fn http_status(addr: &str, path: &str) -> Result<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut sock = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    sock.write_all(request.as_bytes()).await?;
-    let mut head = Vec::new();
-    let read = sock.read_to_end(&mut head);
-    tokio::time::timeout(Duration::from_secs(5), read)
-        .await
-        .context("HTTP response timed out")??;
-    let text = String::from_utf8_lossy(&head);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .with_context(|| format!("not an HTTP response: {:?}", text.lines().next()))
 }

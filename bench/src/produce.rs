@@ -44,7 +44,7 @@ impl Quota {
     }
 
     /// Claims one message; false once the count or the time is used up.
-    fn take(&self) -> bool {
+    pub fn take(&self) -> bool {
         Instant::now() < self.deadline && self.taken.fetch_add(1, Ordering::Relaxed) < self.limit
     }
 }

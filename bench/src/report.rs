@@ -19,11 +19,13 @@ impl Column {
     }
 }
 
-/// Prints the table, its footnotes and the floors.
+/// Prints the table, its footnotes (`clients`: which client each row
+/// used, where that is not the same everywhere) and the floors.
 pub fn print(
     heading: &str,
     workloads: &[Workload],
     columns: &[Column],
+    clients: &[String],
     floors: Option<&Baselines>,
 ) {
     let Some((subject, peers)) = columns.split_first() else {
@@ -61,6 +63,9 @@ pub fn print(
          p50/p99 in ms; ratio = {0} msg/s over the peer's, and {0} p50 over the peer's",
         subject.name
     );
+    for line in clients {
+        println!("  {line}");
+    }
     for note in notes {
         println!("  {note}");
     }

@@ -3,10 +3,11 @@
 
 use crate::cli::Flavor;
 use crate::client::{
-    Endpoint, ack_frame, connect, disconnect, queue_destination, round_trip, subscribe_frame,
+    Endpoint, Reader, Writer, ack_frame, connect, disconnect, queue_destination, round_trip,
+    subscribe_frame,
 };
-use crate::e2e;
 use crate::produce::{ProducerSpec, Quota, Stamping, new_histogram, run_producer};
+use crate::{e2e, pipelined};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use ferromq_stomp::{Command, Frame};
@@ -27,16 +28,22 @@ pub enum Workload {
     Sync4,
     #[value(name = "window64")]
     Window64,
+    /// Window 64 on the bench's raw client even where `Plan::failover`
+    /// is set: in cluster mode, the like-for-like row next to the
+    /// ferromq-client one.
+    #[value(name = "window64-raw")]
+    Window64Raw,
     Drain,
     #[value(name = "e2e")]
     EndToEnd,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 6] = [
         Workload::Sync1,
         Workload::Sync4,
         Workload::Window64,
+        Workload::Window64Raw,
         Workload::Drain,
         Workload::EndToEnd,
     ];
@@ -47,6 +54,7 @@ impl Workload {
             Workload::Sync1 => "sync1",
             Workload::Sync4 => "sync4",
             Workload::Window64 => "window64",
+            Workload::Window64Raw => "window64-raw",
             Workload::Drain => "drain",
             Workload::EndToEnd => "e2e",
         }
@@ -58,6 +66,7 @@ impl Workload {
             Workload::Sync1 => "sync send, 1 producer x window 1",
             Workload::Sync4 => "sync send, 4 producers x window 1",
             Workload::Window64 => "send, 4 producers x window 64",
+            Workload::Window64Raw => "send, 4 producers x window 64, raw client",
             Workload::Drain => "drain, 1 consumer, client-individual",
             Workload::EndToEnd => "end to end, 2x32 producers + 2 consumers",
         }
@@ -81,6 +90,10 @@ pub struct Plan {
     pub messages: u64,
     pub duration: Duration,
     pub body: Bytes,
+    /// A ferromq-client URL: when set, producers with more than one SEND
+    /// in flight use ferromq-client's `send_async` through it instead of
+    /// the bench's raw connection to `ep.addr`.
+    pub failover: Option<String>,
 }
 
 /// What a workload measured.
@@ -110,6 +123,13 @@ pub async fn run(plan: &Plan, workload: Workload, queue: &str) -> Result<Outcome
         Workload::Sync1 => produce(plan, &dest, 1, 1, None).await,
         Workload::Sync4 => produce(plan, &dest, 4, 1, None).await,
         Workload::Window64 => produce(plan, &dest, 4, 64, None).await,
+        Workload::Window64Raw => {
+            let raw = Plan {
+                failover: None,
+                ..plan.clone()
+            };
+            produce(&raw, &dest, 4, 64, None).await
+        }
         Workload::Drain => drain(plan, &dest).await,
         Workload::EndToEnd => e2e::run(plan, &dest).await,
     }
@@ -145,15 +165,28 @@ pub async fn produce(
         body: plan.body.clone(),
         stamping,
     };
+    let pipelined = plan.failover.as_deref().filter(|_| window > 1);
     let mut conns = Vec::with_capacity(producers);
     for _ in 0..producers {
-        conns.push(connect(&plan.ep).await?);
+        conns.push(match pipelined {
+            Some(url) => Producer::Pipelined(pipelined::connect(url, &plan.ep, window).await?),
+            None => {
+                let (reader, writer) = connect(&plan.ep).await?;
+                Producer::Raw(reader, writer)
+            }
+        });
     }
     let start = Instant::now();
     let quota = Arc::new(Quota::new(plan.messages, start + plan.duration));
     let mut tasks = JoinSet::new();
-    for (reader, writer) in conns {
-        tasks.spawn(run_producer(reader, writer, spec.clone(), quota.clone()));
+    for conn in conns {
+        let (spec, quota) = (spec.clone(), quota.clone());
+        match conn {
+            Producer::Raw(reader, writer) => tasks.spawn(run_producer(reader, writer, spec, quota)),
+            Producer::Pipelined(client) => {
+                tasks.spawn(pipelined::run_producer(client, spec, quota))
+            }
+        };
     }
     let mut latency = new_histogram()?;
     let (mut count, mut last) = (0, start);
@@ -169,6 +202,12 @@ pub async fn produce(
         latency: Some(latency),
         redelivered: None,
     })
+}
+
+/// One producer's connection, made before the clock starts.
+enum Producer {
+    Raw(Reader, Writer),
+    Pipelined(ferromq_client::Client),
 }
 
 /// Pre-fills the queue (4 producers, window 64), then times one consumer
