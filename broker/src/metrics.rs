@@ -21,6 +21,8 @@ pub struct Metrics {
     pub commit_batch_entries: Histogram,
     queue_depth: QueueFamily,
     queue_consumers: QueueFamily,
+    cluster: [(&'static str, &'static str, Gauge); 5],
+    replica_lag: QueueFamily,
 }
 
 impl Default for Metrics {
@@ -42,6 +44,34 @@ impl Metrics {
             commit_batch_entries: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             queue_depth: QueueFamily::default(),
             queue_consumers: QueueFamily::default(),
+            cluster: [
+                (
+                    "epoch",
+                    "The epoch this node serves or follows",
+                    Gauge::default(),
+                ),
+                (
+                    "log_index",
+                    "Index of the last entry in this node's log",
+                    Gauge::default(),
+                ),
+                (
+                    "commit_index",
+                    "Highest entry known committed on a quorum",
+                    Gauge::default(),
+                ),
+                (
+                    "master",
+                    "1 while this node is the serving master",
+                    Gauge::default(),
+                ),
+                (
+                    "quorum_available",
+                    "1 while a quorum of nodes replicates (master) or the master streams (replica)",
+                    Gauge::default(),
+                ),
+            ],
+            replica_lag: QueueFamily::default(),
         };
         let r = &mut m.registry;
         let counters = [
@@ -99,6 +129,14 @@ impl Metrics {
         for (name, help, family) in queues {
             r.register(name, help, family.clone());
         }
+        for (name, help, gauge) in &m.cluster {
+            r.register(*name, *help, gauge.clone());
+        }
+        r.register(
+            "replica_lag_entries",
+            "Entries a replica has yet to fsync, as the master sees it",
+            m.replica_lag.clone(),
+        );
         m
     }
 
@@ -113,6 +151,25 @@ impl Metrics {
             self.queue_consumers
                 .get_or_create(&labels)
                 .set(i64::try_from(q.consumers).unwrap_or(i64::MAX));
+        }
+        if let Some(c) = &status.cluster {
+            let values = [
+                c.epoch,
+                c.position.index,
+                c.commit_index,
+                u64::from(status.role == "master"),
+                u64::from(c.quorum_available),
+            ];
+            for ((_, _, gauge), v) in self.cluster.iter().zip(values) {
+                gauge.set(i64::try_from(v).unwrap_or(i64::MAX));
+            }
+            self.replica_lag.clear();
+            for r in &c.replicas {
+                let labels = vec![("replica".to_owned(), r.node_id.clone())];
+                self.replica_lag
+                    .get_or_create(&labels)
+                    .set(i64::try_from(r.lag).unwrap_or(i64::MAX));
+            }
         }
         let mut out = String::new();
         // Writing to a String cannot fail.

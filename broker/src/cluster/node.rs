@@ -6,7 +6,7 @@ use super::Shared;
 use super::role::Role;
 use super::status::Command;
 use super::term::{self, TermEnd};
-use crate::election::choose::{candidates, choose};
+use crate::election::choose::{candidates, choose, next_epoch};
 use crate::election::records::{MasterRecord, NodeRecord, NodeState};
 use crate::election::zk::{Zk, ZkError, ZkSettings};
 use crate::lease::Lease;
@@ -265,9 +265,8 @@ impl Node {
                     .filter(|(r, _)| round.iter().any(|c| c.id == r.id))
                     .map(|(r, v)| (r.id.clone(), *v))
                     .collect();
-                let highest = round.iter().map(|c| c.position.epoch).max().unwrap_or(0);
                 let seen = shared.store.seen_epoch().unwrap_or(0);
-                let new_epoch = epoch.max(highest).max(seen) + 1;
+                let new_epoch = next_epoch(epoch, &round, seen);
                 let mut record = me.clone();
                 record.state = NodeState::Master;
                 let master = MasterRecord {

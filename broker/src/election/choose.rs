@@ -38,6 +38,18 @@ pub fn choose<'a>(candidates: &[&'a NodeRecord], quorum: usize) -> Option<&'a No
     (!ahead).then_some(best)
 }
 
+/// The epoch a new master takes: above the one in ZooKeeper, above every
+/// epoch in the candidates' logs and above any this node followed, so that
+/// no entry of an older master can ever look newer than its own.
+pub fn next_epoch(zk_epoch: u64, candidates: &[&NodeRecord], seen: u64) -> u64 {
+    let in_logs = candidates
+        .iter()
+        .map(|c| c.position.epoch)
+        .max()
+        .unwrap_or(0);
+    zk_epoch.max(in_logs).max(seen) + 1
+}
+
 fn rank(a: &NodeRecord, b: &NodeRecord) -> Ordering {
     a.position
         .cmp(&b.position)
@@ -66,6 +78,20 @@ mod tests {
 
     fn winner(records: &[NodeRecord], quorum: usize) -> Option<String> {
         choose(&candidates(records, 5), quorum).map(|r| r.id.clone())
+    }
+
+    #[test]
+    fn a_new_epoch_is_above_every_epoch_known() {
+        let a = node("a", 3, 10, 1);
+        let b = node("b", 7, 1, 1);
+        assert_eq!(next_epoch(5, &[&a], 0), 6);
+        assert_eq!(
+            next_epoch(5, &[&a, &b], 0),
+            8,
+            "a log from a lost ZooKeeper"
+        );
+        assert_eq!(next_epoch(5, &[&a], 9), 10);
+        assert_eq!(next_epoch(0, &[], 0), 1);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! entry of this master's own epoch (its barrier first): before that, a
 //! quorum holding it proves nothing (Raft, figure 8).
 
-use super::policy::{Progress, SyncPolicy};
+use super::policy::{self, Progress, SyncPolicy};
 use super::session::{self, SessionContext, SessionEvent};
 use crate::commit::Input;
 use crate::store::Store;
@@ -136,8 +136,8 @@ impl Leader {
                 .config
                 .policy
                 .commit_index(local, &acks, self.config.cluster);
-            if candidate >= self.config.barrier && candidate > commit {
-                commit = candidate;
+            if let Some(next) = policy::advance(commit, candidate, self.config.barrier) {
+                commit = next;
                 self.commit.send_replace(commit);
                 let _ = self.committer.send(Input::Commit(commit));
             }

@@ -105,6 +105,13 @@ impl SyncPolicy {
     }
 }
 
+/// The commit index after `candidate` was computed: entries of earlier
+/// epochs count only once an entry of the master's own epoch (its barrier
+/// at `barrier` first) is on the quorum, as in Raft; and it never goes back.
+pub fn advance(commit: u64, candidate: u64, barrier: u64) -> Option<u64> {
+    (candidate >= barrier && candidate > commit).then_some(candidate)
+}
+
 /// The `k`-th highest value among `replicas` (k = 0 asks for nothing, so
 /// it bounds nothing); 0 when fewer than `k` replicas exist.
 fn kth_highest(replicas: &[Progress], k: usize, value: impl Fn(&Progress) -> u64) -> u64 {
@@ -200,6 +207,15 @@ mod tests {
                 "case {i}: {policy}"
             );
         }
+    }
+
+    #[test]
+    fn earlier_epochs_commit_only_through_the_barrier() {
+        // A quorum holds entries 1..=7 of an earlier epoch; the barrier is 8.
+        assert_eq!(advance(0, 7, 8), None);
+        assert_eq!(advance(0, 8, 8), Some(8));
+        assert_eq!(advance(9, 8, 8), None, "never backwards");
+        assert_eq!(advance(9, 12, 8), Some(12));
     }
 
     #[test]

@@ -111,12 +111,16 @@ impl Router {
         }
     }
 
-    /// A router for a cluster master: its epoch is already open, and a
-    /// client whose durable work waits longer than `quorum_timeout` for
-    /// the quorum gets an ERROR.
+    /// A router for a cluster master: its epoch is already open, a client
+    /// whose durable work waits longer than `quorum_timeout` for the
+    /// quorum gets an ERROR, and messages the previous master may have
+    /// delivered go out marked `redelivered`.
     pub fn for_master(mut self, quorum_timeout: Duration) -> Self {
         self.open_epoch = false;
         self.quorum_timeout = Some(quorum_timeout);
+        for q in self.queues.values_mut() {
+            q.mark_recovered_redelivered();
+        }
         self
     }
 

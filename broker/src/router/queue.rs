@@ -32,6 +32,9 @@ pub struct Queue {
     pub depth: u64,
     /// Messages delivered and not yet settled.
     pub inflight: usize,
+    /// Messages up to this sequence number may have been delivered by an
+    /// earlier master: they go out marked `redelivered`.
+    redeliver_upto: u64,
     /// Subscriptions, served round-robin.
     pub consumers: Vec<u64>,
     pub next_consumer: usize,
@@ -44,6 +47,7 @@ impl Queue {
             ready: BTreeMap::new(),
             paged_from: None,
             last_seq: 0,
+            redeliver_upto: 0,
             depth: 0,
             inflight: 0,
             consumers: Vec::new(),
@@ -59,6 +63,12 @@ impl Queue {
             depth: disk.depth,
             ..Queue::new(name)
         }
+    }
+
+    /// Marks every message found on disk as possibly delivered before: a
+    /// new master cannot know what its predecessor sent.
+    pub fn mark_recovered_redelivered(&mut self) {
+        self.redeliver_upto = self.last_seq;
     }
 
     /// A committed message joins the queue.
@@ -113,8 +123,8 @@ impl Queue {
             }
             next = Some(m.seq + 1);
             let ready = Ready {
+                redelivered: m.seq <= self.redeliver_upto,
                 message: Arc::new(m),
-                redelivered: false,
             };
             self.ready.insert(ready.message.seq, ready);
         }

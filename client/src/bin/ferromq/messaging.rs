@@ -55,14 +55,23 @@ pub async fn send(args: SendArgs) -> Result<(), Failure> {
 
     let mut tally = Tally::default();
     let mut in_flight: VecDeque<Receipt> = VecDeque::new();
-    for _ in 0..args.count {
+    // `{n}` in the body numbers the messages, so that each can be told
+    // apart at the other end.
+    let numbered = body.windows(3).any(|w| w == b"{n}");
+    for n in 0..args.count {
+        let body = if numbered {
+            let text = String::from_utf8_lossy(&body).replace("{n}", &n.to_string());
+            Bytes::from(text.into_bytes())
+        } else {
+            body.clone()
+        };
         if in_flight.len() >= PIPELINE
             && let Some(receipt) = in_flight.pop_front()
         {
             tally.add(receipt.await);
         }
         match client
-            .send_async(&args.destination, headers.clone(), body.clone())
+            .send_async(&args.destination, headers.clone(), body)
             .await
         {
             Ok(receipt) => in_flight.push_back(receipt),
