@@ -186,3 +186,35 @@ pub async fn drain(ep: &Endpoint, queue: &str) -> Result<Drained> {
     disconnect(reader, writer).await?;
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_at(base: Instant, ms: &[u64]) -> ReceiptLog {
+        let log = ReceiptLog::default();
+        if let Ok(mut r) = log.receipted.lock() {
+            for (id, m) in ms.iter().enumerate() {
+                r.push((id as u64, base + Duration::from_millis(*m)));
+            }
+        }
+        log
+    }
+
+    #[test]
+    fn the_stall_is_the_longest_gap_around_the_kill() {
+        let base = Instant::now();
+        let at = |ms| base + Duration::from_millis(ms);
+        // A receipt read just after the kill (12) does not end the stall.
+        let log = log_at(base, &[0, 5, 10, 12, 2600, 2601]);
+        assert_eq!(
+            log.stall(at(11), at(2500)),
+            Some(Duration::from_millis(2588))
+        );
+        // Nothing after the moment the new master was seen: not yet.
+        let log = log_at(base, &[0, 5, 10]);
+        assert_eq!(log.stall(at(11), at(2500)), None);
+        // No receipt before the kill: no stall to speak of.
+        assert_eq!(log.stall(base - Duration::from_millis(1), at(1)), None);
+    }
+}
