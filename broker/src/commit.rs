@@ -35,6 +35,8 @@ pub enum Input {
     Propose(Proposal),
     /// Entries up to this index are committed on a quorum.
     Commit(u64),
+    /// The mastership ends: finish the batch at hand, then stop.
+    Stop,
 }
 
 /// What the committer reports back, in proposal order.
@@ -79,7 +81,7 @@ fn run(
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(Input::Propose(p)) => batch.push(p),
-                Ok(Input::Commit(_)) => {}
+                Ok(Input::Commit(_) | Input::Stop) => {}
                 Err(_) => break,
             }
         }

@@ -150,9 +150,11 @@ pub async fn run(
         warn!(error = %e, "node loop failed");
     }
     let _ = stop_tx.send(true);
-    let _ = clients.await;
-    let _ = replication.await;
-    let _ = admin.await;
+    // Bounded: an idle keep-alive HTTP connection must not hold the exit.
+    let wait = std::time::Duration::from_secs(5);
+    let _ = tokio::time::timeout(wait, clients).await;
+    let _ = tokio::time::timeout(wait, replication).await;
+    let _ = tokio::time::timeout(wait, admin).await;
     info!("stopped");
     Ok(())
 }

@@ -41,6 +41,8 @@ pub enum TermEnd {
 /// How long a switchover waits for a replica to catch up.
 const HANDOVER_WAIT: Duration = Duration::from_secs(5);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long stepping down waits for each part to stop.
+const TEARDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// Serves as master of `epoch` until the term ends.
 pub async fn run(
@@ -168,15 +170,24 @@ async fn serve(
         lease.revoke();
     }
     let _ = term_stop_tx.send(true);
-    if !leader.is_finished() {
-        let _ = (&mut leader).await;
+    if !leader.is_finished()
+        && tokio::time::timeout(TEARDOWN_WAIT, &mut leader)
+            .await
+            .is_err()
+    {
+        leader.abort();
     }
     shared.replication.send_replace(None);
+    let _ = commits.send(Input::Stop);
     drop(commits);
-    let _ = tokio::task::spawn_blocking(move || committer.join()).await;
+    let joined = tokio::task::spawn_blocking(move || committer.join());
+    if tokio::time::timeout(TEARDOWN_WAIT, joined).await.is_err() {
+        warn!("the committer did not stop in time");
+    }
     lease.revoke();
-    if let Err(e) = zk.resign().await {
-        warn!(error = %e, "could not remove the master znode; it goes with the session");
+    match tokio::time::timeout(TEARDOWN_WAIT, zk.resign()).await {
+        Ok(Ok(())) => {}
+        _ => warn!("could not remove the master znode; it goes with the session"),
     }
     info!(epoch, reason = ?end, "stepped down");
     Ok(end)

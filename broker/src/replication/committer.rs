@@ -96,6 +96,7 @@ impl Committer {
                     Err(_) => break,
                 }
             }
+            let stop = batch.iter().any(|i| matches!(i, Input::Stop));
             if let Err(e) = self.step(&mut batch) {
                 error!(error = %e, "the store failed; no further writes are possible");
                 let _ = self.s.events.send(CommitEvent::Failed(e.to_string()));
@@ -111,6 +112,9 @@ impl Committer {
                     return;
                 }
                 self.held = 0;
+            }
+            if stop {
+                return;
             }
         }
     }
@@ -132,6 +136,7 @@ impl Committer {
                 }
                 Input::Propose(_) => self.slots.push_back(None),
                 Input::Commit(c) => self.commit = self.commit.max(c),
+                Input::Stop => {}
             }
         }
         if !entries.is_empty() {
@@ -158,12 +163,7 @@ impl Committer {
         if upto <= self.applied {
             return Ok(());
         }
-        let n = self
-            .unapplied
-            .iter()
-            .take_while(|e| e.position.index <= upto)
-            .count();
-        let done: Vec<Entry> = self.unapplied.drain(..n).collect();
+        let done = super::take_committed(&mut self.unapplied, upto);
         self.s.store.apply(&done)?;
         self.applied = upto;
         Ok(())

@@ -276,12 +276,7 @@ impl Follower {
         if upto <= self.applied {
             return Ok(());
         }
-        let n = self
-            .unapplied
-            .iter()
-            .take_while(|e| e.position.index <= upto)
-            .count();
-        let done: Vec<Entry> = self.unapplied.drain(..n).collect();
+        let done = super::take_committed(&mut self.unapplied, upto);
         let store = &self.store;
         blocking(|| store.apply(&done))?;
         self.applied = upto;

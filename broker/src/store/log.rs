@@ -4,7 +4,7 @@
 //! which appends and applies in one synced write.
 
 use super::{CF_EPOCHS, CF_LOG, CF_MESSAGES, CF_META, Store, StoreError, keys};
-use super::{DecodeError, Entry, Op, Position};
+use super::{DecodeError, Entry, Position};
 use rocksdb::{Direction, IteratorMode, WriteBatch, WriteOptions};
 
 pub(super) const META_SEEN_EPOCH: &[u8] = b"seen_epoch";
@@ -64,18 +64,8 @@ impl Store {
         let mut batch = WriteBatch::default();
         let messages = self.cf(CF_MESSAGES)?;
         let mut buf = Vec::new();
-        for op in entries.iter().flat_map(|e| &e.ops) {
-            match op {
-                Op::Enqueue { queue, message } if message.persistent => {
-                    buf.clear();
-                    message.encode(&mut buf);
-                    batch.put_cf(messages, keys::message(queue, message.seq), &buf);
-                }
-                Op::Remove { queue, seq } => {
-                    batch.delete_cf(messages, keys::message(queue, *seq));
-                }
-                Op::Enqueue { .. } | Op::Barrier => {}
-            }
+        for entry in entries {
+            super::put_ops(&mut batch, messages, &entry.ops, &mut buf);
         }
         batch.put_cf(
             self.cf(CF_META)?,

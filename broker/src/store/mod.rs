@@ -158,19 +158,7 @@ impl Store {
                     entry.position.index.to_be_bytes(),
                 );
             }
-            for op in &entry.ops {
-                match op {
-                    Op::Enqueue { queue, message } if message.persistent => {
-                        buf.clear();
-                        message.encode(&mut buf);
-                        batch.put_cf(messages, keys::message(queue, message.seq), &buf);
-                    }
-                    Op::Remove { queue, seq } => {
-                        batch.delete_cf(messages, keys::message(queue, *seq));
-                    }
-                    Op::Enqueue { .. } | Op::Barrier => {}
-                }
-            }
+            put_ops(&mut batch, messages, &entry.ops, &mut buf);
         }
         batch.put_cf(
             self.cf(CF_META)?,
@@ -224,6 +212,28 @@ impl Store {
         self.db
             .delete_range_cf(log, 0u64.to_be_bytes(), index.to_be_bytes())?;
         Ok(())
+    }
+}
+
+/// Adds what `ops` do to the queue state to `batch`.
+fn put_ops(
+    batch: &mut WriteBatch,
+    messages: &rocksdb::ColumnFamily,
+    ops: &[Op],
+    buf: &mut Vec<u8>,
+) {
+    for op in ops {
+        match op {
+            Op::Enqueue { queue, message } if message.persistent => {
+                buf.clear();
+                message.encode(buf);
+                batch.put_cf(messages, keys::message(queue, message.seq), &buf);
+            }
+            Op::Remove { queue, seq } => {
+                batch.delete_cf(messages, keys::message(queue, *seq));
+            }
+            Op::Enqueue { .. } | Op::Barrier => {}
+        }
     }
 }
 
