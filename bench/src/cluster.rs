@@ -184,18 +184,23 @@ impl Cluster {
         }
     }
 
-    /// Stops the brokers, then ZooKeeper, by PID; removes every file.
-    pub async fn stop(mut self) -> Result<()> {
+    /// Stops the brokers, then ZooKeeper, by PID. Removes every file,
+    /// unless `keep` (something went wrong): then the brokers' and
+    /// ZooKeeper's logs stay, and the error or the output says where.
+    pub async fn stop(mut self, keep: bool) -> Result<()> {
         let mut failures = Vec::new();
         for node in &mut self.nodes {
             if let Err(e) = node.stop().await {
                 failures.push(format!("{}: {e:#}", node.id));
             }
         }
-        if let Err(e) = self.zk.stop().await {
+        if let Err(e) = self.zk.stop(keep).await {
             failures.push(format!("{e:#}"));
         }
-        if let Err(e) = self.dir.close() {
+        if keep {
+            let kept = self.dir.keep();
+            eprintln!("ferromq cluster: logs kept in {}", kept.display());
+        } else if let Err(e) = self.dir.close() {
             failures.push(format!("removing the cluster's temp dir: {e}"));
         }
         if !failures.is_empty() {

@@ -49,6 +49,13 @@ pub struct StallReport {
     pub check_failure: Option<String>,
 }
 
+impl StallReport {
+    /// A round failed, the loss check did not run, or it found a loss.
+    pub fn went_wrong(&self) -> bool {
+        self.failure.is_some() || self.check_failure.is_some() || !self.lost.is_empty()
+    }
+}
+
 /// Runs `rounds` kill -9 rounds on `cluster` under a window-1 producer
 /// through `url`, then drains `queue` and checks for lost receipts.
 pub async fn run(

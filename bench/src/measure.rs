@@ -60,7 +60,7 @@ pub async fn measure(args: &Args, subject: Subject) -> (Column, Option<StallRepo
         unavailable: None,
         results: Vec::new(),
     };
-    let (running, plan) = match start(args, &subject, &ep).await {
+    let (mut running, mut plan) = match start(args, &subject, &ep).await {
         Ok(started) => started,
         Err(e) => {
             eprintln!("{name}: not measured: {e:#}");
@@ -83,6 +83,12 @@ pub async fn measure(args: &Args, subject: Subject) -> (Column, Option<StallRepo
         }
     }
     for w in args.workloads() {
+        if let Running::Cluster(cluster, _) = &mut running
+            && let Err(e) = follow_master(cluster, &mut plan).await
+        {
+            column.results.push((w, Err(e)));
+            continue;
+        }
         let outcome = bounded(&plan, w, &queue(w.key())).await;
         match &outcome {
             Ok(o) => eprintln!("  {:<12} {}", w.key(), crate::report::summary(o)),
@@ -94,16 +100,23 @@ pub async fn measure(args: &Args, subject: Subject) -> (Column, Option<StallRepo
     let stopped = match running {
         Running::Broker(broker) => broker.stop().await,
         Running::Cluster(mut cluster, url) => {
+            let mut failed = column.results.iter().any(|(_, r)| r.is_err());
             if args.failover_rounds > 0 {
                 eprintln!("  failover: {} rounds of kill -9", args.failover_rounds);
                 let (rounds, body) = (args.failover_rounds, plan.body.clone());
                 let q = queue("failover");
                 match failover::run(&mut cluster, rounds, &url, &ep, &q, body).await {
-                    Ok(report) => stalls = Some(report),
-                    Err(e) => eprintln!("  failover rounds not run: {e:#}"),
+                    Ok(report) => {
+                        failed |= report.went_wrong();
+                        stalls = Some(report);
+                    }
+                    Err(e) => {
+                        eprintln!("  failover rounds not run: {e:#}");
+                        failed = true;
+                    }
                 }
             }
-            cluster.stop().await
+            cluster.stop(failed).await
         }
     };
     if let Err(e) = stopped {
@@ -153,6 +166,24 @@ async fn start(args: &Args, subject: &Subject, ep: &Endpoint) -> Result<(Running
         failover,
     };
     Ok((running, plan))
+}
+
+/// Points the raw client at the cluster's agreed master before a
+/// workload. Mastership should never move during the workloads (nothing
+/// is killed then); if it did, this says so, and the later rows still
+/// measure the cluster instead of failing on a node that now refuses.
+async fn follow_master(cluster: &mut Cluster, plan: &mut Plan) -> Result<()> {
+    let m = cluster.master(ELECTION).await?;
+    let addr = &cluster.node(m).client;
+    if *addr != plan.ep.addr {
+        eprintln!(
+            "  the master moved: now {} ({addr}), was at {}",
+            cluster.node(m).id,
+            plan.ep.addr
+        );
+        plan.ep.addr = addr.clone();
+    }
+    Ok(())
 }
 
 /// Runs a workload with an overall time limit, so that a broker that stops

@@ -139,17 +139,23 @@ impl Ensemble {
         }
     }
 
-    /// Stops every server by PID, then removes the ensemble's files.
-    pub async fn stop(self) -> Result<()> {
+    /// Stops every server by PID, then removes the ensemble's files
+    /// (unless `keep`: then its logs stay for a look at what went wrong).
+    pub async fn stop(self, keep: bool) -> Result<()> {
         let mut failures = Vec::new();
         for s in self.servers {
             if let Err(e) = s.process.stop().await {
                 failures.push(format!("{e:#}"));
             }
         }
-        self.dir
-            .close()
-            .context("removing the ZooKeeper temp dir")?;
+        if keep {
+            let kept = self.dir.keep();
+            eprintln!("zookeeper: logs kept in {}", kept.display());
+        } else {
+            self.dir
+                .close()
+                .context("removing the ZooKeeper temp dir")?;
+        }
         if !failures.is_empty() {
             bail!("stopping ZooKeeper: {}", failures.join("; "));
         }
