@@ -5,8 +5,10 @@
 //! The work is a pipeline, as in stackable's operators: [`validate`] turns
 //! the resource into a checked [`validate::Cluster`], [`build`] turns that
 //! into every object to apply, as pure functions unit-tested from YAML; only
-//! the [`controller`] talks to the API server.
+//! the [`controller`] talks to the API server; [`admin`] serves its probes
+//! and metrics.
 
+pub mod admin;
 pub mod build;
 pub mod controller;
 pub mod crd;

@@ -3,6 +3,7 @@
 //! `tests/control-plane/run cargo test -p ferromq-operator -- --ignored --test-threads=1`
 //! (or without the wrapper: each test then starts a control plane itself).
 
+mod admin;
 mod e2e;
 mod support;
 

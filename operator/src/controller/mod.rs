@@ -19,6 +19,7 @@ pub use events::{election_event, rollout_done_event, rollout_event};
 pub use step_down::step_down;
 
 use crate::MANAGER;
+use crate::admin::{Outcome, Telemetry};
 use crate::build::build_cluster;
 use crate::build::meta::Names;
 use crate::crd::{ReplicatedBroker, condition, reason};
@@ -37,7 +38,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// How soon to look again while something moves: an election, a rollout,
@@ -54,6 +55,8 @@ pub const REQUEUE_STABLE: Duration = Duration::from_secs(5);
 pub struct Context {
     pub client: Client,
     pub reporter: Reporter,
+    /// Readiness and metrics, served by [`crate::admin`].
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// Watches only the objects this operator manages.
@@ -61,14 +64,26 @@ fn owned_objects() -> watcher::Config {
     watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"))
 }
 
-/// Runs the controller until SIGTERM or Ctrl-C.
-pub async fn run(client: Client) -> Result<(), Error> {
-    run_until(client, true).await
+/// Runs the controller until SIGTERM or Ctrl-C, reporting readiness and
+/// metrics to `telemetry`.
+pub async fn run(client: Client, telemetry: Arc<Telemetry>) -> Result<(), Error> {
+    run_with(client, true, telemetry).await
 }
 
 /// Runs the controller; with `on_signal` false it runs until its task is
 /// dropped (tests run it beside themselves).
 pub async fn run_until(client: Client, on_signal: bool) -> Result<(), Error> {
+    run_with(client, on_signal, Arc::default()).await
+}
+
+/// Runs the controller, reporting to `telemetry`. It is ready once the
+/// API server has answered a list of ReplicatedBrokers (connected, CRD
+/// installed) and the watch's first full list is in the cache.
+pub async fn run_with(
+    client: Client,
+    on_signal: bool,
+    telemetry: Arc<Telemetry>,
+) -> Result<(), Error> {
     let brokers: Api<ReplicatedBroker> = Api::all(client.clone());
     brokers
         .list(&ListParams::default().limit(1))
@@ -80,22 +95,34 @@ pub async fn run_until(client: Client, on_signal: bool) -> Result<(), Error> {
             controller: MANAGER.to_string(),
             instance: std::env::var("POD_NAME").ok(),
         },
+        telemetry: telemetry.clone(),
     });
     let mut controller = Controller::new(brokers, watcher::Config::default())
         .owns(Api::<StatefulSet>::all(client.clone()), owned_objects())
         .owns(Api::<Service>::all(client), owned_objects());
+    let store = controller.store();
+    telemetry.watch(store.clone());
+    // Polled in the controller's own task, not spawned: the store wakes only
+    // the last task that waited on it, and the controller waits on it too.
+    let synced = async {
+        if store.wait_until_ready().await.is_ok() {
+            tracing::info!("ReplicatedBrokers synced; ready");
+            telemetry.set_ready();
+        }
+    };
     if on_signal {
         controller = controller.shutdown_on_signal();
     }
-    controller
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            match result {
-                Ok((object, _)) => tracing::debug!(%object, "reconciled"),
-                Err(error) => tracing::warn!(%error, "reconcile failed"),
-            }
-        })
-        .await;
+    let reconciles =
+        controller
+            .run(reconcile, error_policy, context)
+            .for_each(|result| async move {
+                match result {
+                    Ok((object, _)) => tracing::debug!(%object, "reconciled"),
+                    Err(error) => tracing::warn!(%error, "reconcile failed"),
+                }
+            });
+    futures::future::join(reconciles, synced).await;
     Ok(())
 }
 
@@ -106,7 +133,16 @@ async fn reconcile(resource: Arc<ReplicatedBroker>, ctx: Arc<Context>) -> Result
         namespace = %resource.namespace().unwrap_or_default(),
         name = %resource.name_any()
     );
-    reconcile_in_span(resource, ctx).instrument(span).await
+    let started = Instant::now();
+    let result = reconcile_in_span(resource, ctx.clone())
+        .instrument(span)
+        .await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Ok,
+        Err(error) => Outcome::Error(error.metric_label()),
+    };
+    ctx.telemetry.metrics.reconciled(outcome, started.elapsed());
+    result
 }
 
 /// A paused resource gets no applies, labels or rollout steps, but its
