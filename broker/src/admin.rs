@@ -48,7 +48,8 @@ pub async fn serve(
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {
-    if s.ready.load(Ordering::Acquire) {
+    let labelled = s.cluster.as_ref().is_none_or(ClusterView::label_in_step);
+    if s.ready.load(Ordering::Acquire) && labelled {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()

@@ -35,6 +35,8 @@ pub enum ServerError {
     Committer(std::io::Error),
     #[error(transparent)]
     Router(#[from] crate::router::RouterError),
+    #[error(transparent)]
+    PodLabel(#[from] crate::cluster::pod_label::LabelError),
 }
 
 /// Runs the broker until `stop` completes, then drains: stops accepting,

@@ -2,6 +2,7 @@
 //! that follows ZooKeeper's election, and the shared state they use.
 
 mod node;
+pub mod pod_label;
 pub mod role;
 pub mod status;
 mod term;
@@ -100,6 +101,15 @@ pub async fn run(
         cluster,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
+    let labeller = match &shared.cluster.pod {
+        Some(pod) => Some(pod_label::Labeller::connect(pod).await?),
+        None => None,
+    };
+    let (label_tx, label_rx) = watch::channel(None);
+    let label = labeller.map(|l| {
+        let task = tokio::spawn(l.run(role_rx.clone(), label_tx, stop_rx.clone()));
+        (task, label_rx)
+    });
     let (commands_tx, commands) = mpsc::channel(8);
     let view = ClusterView {
         node_id: shared.config.node_id.clone(),
@@ -110,6 +120,7 @@ pub async fn run(
         commit: shared.commit.subscribe(),
         replicas: shared.replicas.subscribe(),
         commands: commands_tx,
+        label: label.as_ref().map(|(_, rx)| rx.clone()),
     };
     let admin_state = AdminState {
         router: shared.router.subscribe(),
@@ -155,6 +166,9 @@ pub async fn run(
     let _ = tokio::time::timeout(wait, clients).await;
     let _ = tokio::time::timeout(wait, replication).await;
     let _ = tokio::time::timeout(wait, admin).await;
+    if let Some((task, _)) = label {
+        let _ = tokio::time::timeout(wait, task).await;
+    }
     info!("stopped");
     Ok(())
 }

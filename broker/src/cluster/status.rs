@@ -48,11 +48,19 @@ pub struct ClusterView {
     pub commit: watch::Receiver<u64>,
     pub replicas: watch::Receiver<Vec<ReplicaView>>,
     pub commands: mpsc::Sender<Command>,
+    /// On Kubernetes: the role label the pod is known to carry.
+    pub label: Option<watch::Receiver<Option<&'static str>>>,
 }
 
 impl ClusterView {
     pub fn role_name(&self) -> &'static str {
         self.role.borrow().name()
+    }
+
+    /// Whether the pod's role label is what the role wants (always, off
+    /// Kubernetes): a node is not Ready before.
+    pub fn label_in_step(&self) -> bool {
+        super::pod_label::in_step(&self.role.borrow(), self.label.as_ref())
     }
 
     pub fn snapshot(&self) -> ClusterStatus {

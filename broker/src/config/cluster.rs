@@ -2,6 +2,7 @@
 //! ActiveMQ's replicated LevelDB words.
 
 use super::{ConfigError, Settings, positive, setting};
+use crate::cluster::pod_label::PodRef;
 use crate::replication::policy::SyncPolicy;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,6 +24,8 @@ pub struct ClusterConfig {
     pub quorum_timeout: Duration,
     /// Log entries the master keeps for replicas to catch up from.
     pub log_retain: u64,
+    /// The pod whose role label this node keeps, on Kubernetes.
+    pub pod: Option<PodRef>,
 }
 
 impl ClusterConfig {
@@ -96,7 +99,21 @@ pub(super) fn load(s: &Settings, node_id: &str) -> Result<Option<ClusterConfig>,
         security_token: s.security_token.clone(),
         quorum_timeout: duration("quorum_timeout", s.quorum_timeout.as_deref(), "10s")?,
         log_retain: positive("log_retain", s.log_retain, 100_000)? as u64,
+        pod: pod(s)?,
     }))
+}
+
+fn pod(s: &Settings) -> Result<Option<PodRef>, ConfigError> {
+    let set = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    match (set(&s.pod_name), set(&s.pod_namespace)) {
+        (Some(name), Some(namespace)) => Ok(Some(PodRef { name, namespace })),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::Invalid(format!(
+            "{} and {} go together: set both (POD_NAME and POD_NAMESPACE from the downward API) or neither",
+            setting("pod_name"),
+            setting("pod_namespace")
+        ))),
+    }
 }
 
 fn invalid(key: &str, value: &str, why: &str) -> ConfigError {
@@ -146,6 +163,21 @@ mod tests {
         assert_eq!((c.replicas, c.quorum()), (3, 2));
         assert_eq!(c.hostname, "n1");
         assert_eq!(c.sync, SyncPolicy::default());
+        assert_eq!(c.pod, None);
+        let c = load_args(&[
+            "--zk-address",
+            "h:1",
+            "--pod-name",
+            "orders-0",
+            "--pod-namespace",
+            "shop",
+        ])?
+        .ok_or(ConfigError::Invalid("no cluster".into()))?;
+        let pod = PodRef {
+            name: "orders-0".into(),
+            namespace: "shop".into(),
+        };
+        assert_eq!(c.pod, Some(pod));
         Ok(())
     }
 
@@ -157,6 +189,7 @@ mod tests {
             &["--zk-address", "h:1", "--zk-session-timeout", "soon"],
             &["--zk-address", "h:1", "--sync", "quorum_dsk"],
             &["--zk-address", "h:1", "--replicas", "0"],
+            &["--zk-address", "h:1", "--pod-name", "orders-0"],
         ];
         for args in bad {
             let err = load_args(args)

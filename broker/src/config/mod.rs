@@ -107,6 +107,13 @@ pub struct Settings {
     /// replica further behind gets a checkpoint [default: 100000].
     #[arg(long, env = "FERROMQ_LOG_RETAIN", value_name = "N")]
     pub log_retain: Option<usize>,
+    /// On Kubernetes, this broker's pod (from the downward API): the node
+    /// keeps the pod's `ferromq.io/role` label equal to its role.
+    #[arg(long, env = "POD_NAME", value_name = "NAME")]
+    pub pod_name: Option<String>,
+    /// The namespace of `pod_name`.
+    #[arg(long, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
+    pub pod_namespace: Option<String>,
 }
 
 /// The broker's configuration, defaults applied and checked.
@@ -157,7 +164,9 @@ impl Settings {
             sync,
             security_token,
             quorum_timeout,
-            log_retain
+            log_retain,
+            pod_name,
+            pod_namespace
         )
     }
 

@@ -1,7 +1,10 @@
 //! End to end: three real broker processes (outside the cluster, named
-//! like the pods) elect through a real ZooKeeper; the operator's status,
-//! the master label and the client Service's endpoints follow, also after
-//! the master is killed with -9.
+//! like the pods, with `POD_NAME`, `POD_NAMESPACE` and the control plane's
+//! kubeconfig, so they label their pods as in a cluster) elect through a
+//! real ZooKeeper; the operator's status, the master label and the client
+//! Service's endpoints follow, also after the master is killed with -9.
+//! Every live broker turns Ready, which it does only once its own patch
+//! has put its pod's label right.
 
 use crate::support::control_plane::ControlPlane;
 use crate::support::zookeeper::ZooKeeper;
@@ -12,7 +15,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -31,22 +34,34 @@ fn port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// One broker process and its admin address.
+struct Node {
+    id: String,
+    admin: String,
+    child: Child,
+}
+
 /// Broker processes, killed on drop.
 struct Brokers {
-    children: Vec<(String, Child)>,
-    _dir: tempfile::TempDir,
+    children: Vec<Node>,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Brokers {
     fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
+        for node in &mut self.children {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
         }
     }
 }
 
-fn start_brokers(zk: &str, path: &str) -> Result<Brokers, Box<dyn std::error::Error>> {
+fn start_brokers(
+    zk: &str,
+    path: &str,
+    ns: &str,
+    kubeconfig: &Path,
+) -> Result<Brokers, Box<dyn std::error::Error>> {
     let bin = broker_bin();
     if !bin.exists() {
         return Err(format!(
@@ -62,12 +77,16 @@ fn start_brokers(zk: &str, path: &str) -> Result<Brokers, Box<dyn std::error::Er
         let data = dir.path().join(&id);
         std::fs::create_dir_all(&data)?;
         let log = std::fs::File::create(dir.path().join(format!("{id}.log")))?;
+        let admin = format!("127.0.0.1:{}", port()?);
         let child = Command::new(&bin)
+            .env("POD_NAME", &id)
+            .env("POD_NAMESPACE", ns)
+            .env("KUBECONFIG", kubeconfig)
             .arg("--data-dir")
             .arg(&data)
             .args(["--node-id", &id])
             .args(["--listen", &format!("127.0.0.1:{}", port()?)])
-            .args(["--admin-listen", &format!("127.0.0.1:{}", port()?)])
+            .args(["--admin-listen", &admin])
             .args(["--bind", &format!("127.0.0.1:{}", port()?)])
             .args([
                 "--hostname",
@@ -89,12 +108,39 @@ fn start_brokers(zk: &str, path: &str) -> Result<Brokers, Box<dyn std::error::Er
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()?;
-        children.push((id, child));
+        children.push(Node { id, admin, child });
     }
-    Ok(Brokers {
-        children,
-        _dir: dir,
-    })
+    Ok(Brokers { children, dir })
+}
+
+/// The HTTP status of `GET path` on `addr`.
+async fn http_status(addr: &str, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every live broker answers Ready, and its log shows it labelled its pod.
+async fn all_ready(brokers: &Brokers, not: Option<&str>) -> Option<()> {
+    for node in brokers
+        .children
+        .iter()
+        .filter(|n| Some(n.id.as_str()) != not)
+    {
+        if http_status(&node.admin, "/readyz").await != Some(200) {
+            return None;
+        }
+        let log = std::fs::read_to_string(brokers.dir.path().join(format!("{}.log", node.id)));
+        if !log.ok()?.contains("pod labelled") {
+            return None;
+        }
+    }
+    Some(())
 }
 
 async fn master_everywhere(client: &Client, ns: &str, not: Option<&str>) -> Option<String> {
@@ -148,23 +194,35 @@ async fn status_label_and_endpoints_follow_a_real_failover() -> TestResult {
     Api::<ReplicatedBroker>::namespaced(client.clone(), ns)
         .create(&PostParams::default(), &broker(&yaml, ns)?)
         .await?;
-    let mut brokers = start_brokers(&zk.connect, &path)?;
+    let mut brokers = start_brokers(&zk.connect, &path, ns, &cp.kubeconfig)?;
     let first = wait_for(
         "a master in status, label and endpoints",
         Duration::from_secs(90),
         || master_everywhere(client, ns, None),
     )
     .await?;
+    wait_for(
+        "every broker Ready, its pod labelled by itself",
+        Duration::from_secs(30),
+        || all_ready(&brokers, None),
+    )
+    .await?;
     let victim = brokers
         .children
         .iter_mut()
-        .find(|(id, _)| *id == first)
+        .find(|n| n.id == first)
         .ok_or("master is no broker of ours")?;
-    victim.1.kill()?;
+    victim.child.kill()?;
     let second = wait_for(
         "the new master in status, label and endpoints",
         Duration::from_secs(20),
         || master_everywhere(client, ns, Some(&first)),
+    )
+    .await?;
+    wait_for(
+        "the survivors Ready, the new master labelled by itself",
+        Duration::from_secs(30),
+        || all_ready(&brokers, Some(&first)),
     )
     .await?;
     eprintln!("master {first} killed; {second} took over");

@@ -13,6 +13,8 @@ fn scripts() -> PathBuf {
 /// A control plane; stopped on drop if this test started it.
 pub struct ControlPlane {
     pub client: Client,
+    /// Its admin kubeconfig, for processes the test starts.
+    pub kubeconfig: PathBuf,
     started: Option<tempfile::TempDir>,
 }
 
@@ -20,10 +22,14 @@ impl ControlPlane {
     /// `Ok(None)` (with the reason printed) when the control plane's
     /// binaries cannot be had: the only case a test skips.
     pub async fn get() -> Result<Option<ControlPlane>, String> {
-        if std::env::var_os("FERROMQ_CP_API").is_some() {
+        if let Some(api) = std::env::var_os("FERROMQ_CP_API") {
             let client = Client::try_default().await.map_err(|e| e.to_string())?;
+            let kubeconfig = std::env::var_os("KUBECONFIG")
+                .map(PathBuf::from)
+                .ok_or_else(|| format!("FERROMQ_CP_API={api:?} is set but KUBECONFIG is not"))?;
             return Ok(Some(ControlPlane {
                 client,
+                kubeconfig,
                 started: None,
             }));
         }
@@ -44,8 +50,8 @@ impl ControlPlane {
         if !up.success() {
             return Err("tests/control-plane/up failed".into());
         }
-        let kubeconfig =
-            Kubeconfig::read_from(dir.path().join("kubeconfig")).map_err(|e| e.to_string())?;
+        let path = dir.path().join("kubeconfig");
+        let kubeconfig = Kubeconfig::read_from(&path).map_err(|e| e.to_string())?;
         let config =
             kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                 .await
@@ -53,6 +59,7 @@ impl ControlPlane {
         let client = Client::try_from(config).map_err(|e| e.to_string())?;
         Ok(Some(ControlPlane {
             client,
+            kubeconfig: path,
             started: Some(dir),
         }))
     }
