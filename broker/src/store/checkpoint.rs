@@ -65,7 +65,8 @@ impl Store {
         done.put_cf(meta, META_APPLIED, super::keys::position(other.applied()?));
         done.put_cf(meta, super::log::META_SEEN_EPOCH, seen.to_be_bytes());
         done.delete_cf(meta, META_INSTALLING);
-        self.write_synced(done)
+        self.write_synced(done)?;
+        self.rescan()
     }
 
     /// Empties a store whose checkpoint load was interrupted.

@@ -72,8 +72,7 @@ impl Store {
             super::META_APPLIED,
             keys::position(last.position),
         );
-        self.db.write(batch)?;
-        Ok(())
+        self.write_applying(batch, entries, false)
     }
 
     /// The last entry in the log, or the applied position when the log

@@ -15,6 +15,7 @@ mod checkpoint;
 mod entry;
 mod keys;
 mod log;
+mod summary;
 
 pub use entry::{DecodeError, Entry, MessageRecord, Op, Position};
 pub use log::EpochStart;
@@ -24,6 +25,8 @@ use rocksdb::{
 };
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use summary::Summary;
 use thiserror::Error;
 
 const CF_LOG: &str = "log";
@@ -72,6 +75,10 @@ pub struct Recovered {
 pub struct Store {
     db: DB,
     dir: std::path::PathBuf,
+    /// The queue state's shape. Writers that apply entries hold the lock
+    /// across the write and the update, so a reader never sees one
+    /// without the other.
+    summary: Mutex<Summary>,
 }
 
 impl Store {
@@ -95,8 +102,10 @@ impl Store {
         let store = Store {
             db,
             dir: dir.to_path_buf(),
+            summary: Mutex::default(),
         };
         store.finish_interrupted_install()?;
+        store.rescan()?;
         let recovered = store.recover()?;
         Ok((store, recovered))
     }
@@ -107,33 +116,47 @@ impl Store {
             .ok_or(StoreError::MissingColumnFamily(name))
     }
 
-    /// Reads the queue state from disk: at open, and when a replica is
-    /// promoted and its router starts.
+    /// The queue state: at open, and when a replica is promoted and its
+    /// router starts.
     pub fn recover(&self) -> Result<Recovered, StoreError> {
-        let mut rec = Recovered::default();
+        let summary = self.summary();
+        let mut rec = Recovered {
+            next_seq: summary.next_seq,
+            queues: summary.queues.clone(),
+            ..Recovered::default()
+        };
         if let Some(raw) = self.db.get_cf(self.cf(CF_META)?, META_APPLIED)? {
             rec.applied = keys::decode_position(&raw).ok_or(DecodeError("applied position"))?;
         }
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_MESSAGES)?, IteratorMode::Start)
-        {
-            let (key, _) = item?;
-            let (queue, seq) = keys::decode_message(&key).ok_or(DecodeError("message key"))?;
-            rec.next_seq = rec.next_seq.max(seq + 1);
-            rec.queues
-                .entry(queue.to_owned())
-                .and_modify(|q| {
-                    q.depth += 1;
-                    q.last_seq = seq;
-                })
-                .or_insert(QueueOnDisk {
-                    depth: 1,
-                    first_seq: seq,
-                    last_seq: seq,
-                });
-        }
         Ok(rec)
+    }
+
+    fn summary(&self) -> MutexGuard<'_, Summary> {
+        self.summary.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the queue state's shape from disk again.
+    fn rescan(&self) -> Result<(), StoreError> {
+        let mut summary = self.summary();
+        *summary = Summary::scan(&self.db, self.cf(CF_MESSAGES)?)?;
+        Ok(())
+    }
+
+    /// Writes `batch`, which applies `entries`, and accounts for them.
+    fn write_applying(
+        &self,
+        batch: WriteBatch,
+        entries: &[Entry],
+        sync: bool,
+    ) -> Result<(), StoreError> {
+        let mut summary = self.summary();
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        self.db.write_opt(batch, &opts)?;
+        for entry in entries {
+            summary.record(&entry.ops);
+        }
+        Ok(())
     }
 
     /// Appends `entries` to the log and applies them to the queue state in
@@ -165,10 +188,7 @@ impl Store {
             META_APPLIED,
             keys::position(last.position),
         );
-        let mut opts = WriteOptions::default();
-        opts.set_sync(true);
-        self.db.write_opt(batch, &opts)?;
-        Ok(())
+        self.write_applying(batch, entries, true)
     }
 
     /// Reads up to `limit` messages of `queue` with sequence numbers from
