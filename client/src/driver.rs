@@ -272,6 +272,7 @@ impl Driver {
                         Ok(conn) => return Some(conn),
                         Err(OpenError::Refused { message, master }) => {
                             info!(broker = %addr, %message, master = ?master, "broker refused");
+                            plan.answered();
                             if let Some(master) = master {
                                 plan.redirect(&master);
                             }

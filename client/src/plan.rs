@@ -8,6 +8,13 @@ use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
+/// The wait after a round in which a broker answered "no master yet": the
+/// cluster is up and electing, which takes a fraction of a second once
+/// ZooKeeper has expired the old master, so the client polls at this pace
+/// instead of backing off into seconds (bounded by the URL's
+/// `initialReconnectDelay` and `maxReconnectDelay`).
+pub(crate) const ELECTION_POLL: Duration = Duration::from_millis(100);
+
 /// What the connecting loop should do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -28,6 +35,11 @@ pub(crate) struct Plan {
     /// Rounds allowed in all; `None` for no limit.
     max_rounds: Option<u32>,
     failed_rounds: u32,
+    /// Failed rounds in a row in which no broker answered: the backoff's
+    /// exponent.
+    silent_rounds: u32,
+    /// A broker answered (refused) in this round.
+    answered: bool,
     queue: VecDeque<String>,
     tried: HashSet<String>,
     in_round: bool,
@@ -64,6 +76,8 @@ impl Plan {
             options: options.clone(),
             max_rounds,
             failed_rounds: 0,
+            silent_rounds: 0,
+            answered: false,
             queue: VecDeque::new(),
             tried: HashSet::new(),
             in_round: false,
@@ -86,6 +100,11 @@ impl Plan {
                 None => {
                     self.in_round = false;
                     self.failed_rounds += 1;
+                    self.silent_rounds = if self.answered {
+                        0
+                    } else {
+                        self.silent_rounds + 1
+                    };
                     if self.max_rounds.is_some_and(|m| self.failed_rounds >= m) {
                         return Step::GiveUp;
                     }
@@ -104,13 +123,25 @@ impl Plan {
         }
     }
 
-    /// The wait after `failed_rounds` failed rounds.
+    /// A broker answered this round, refusing: it is alive, so the next
+    /// round comes soon (see [`ELECTION_POLL`]).
+    pub fn answered(&mut self) {
+        self.answered = true;
+    }
+
+    /// The wait after a failed round: [`ELECTION_POLL`] when a broker
+    /// answered, else exponential in the silent rounds in a row.
     fn delay(&self) -> Duration {
         let o = &self.options;
+        if self.answered {
+            return ELECTION_POLL
+                .max(o.initial_reconnect_delay)
+                .min(o.max_reconnect_delay);
+        }
         if !o.use_exponential_back_off {
             return o.initial_reconnect_delay.min(o.max_reconnect_delay);
         }
-        let exponent = i32::try_from(self.failed_rounds.saturating_sub(1)).unwrap_or(i32::MAX);
+        let exponent = i32::try_from(self.silent_rounds.saturating_sub(1)).unwrap_or(i32::MAX);
         let ms =
             o.initial_reconnect_delay.as_millis() as f64 * o.back_off_multiplier.powi(exponent);
         let max = o.max_reconnect_delay.as_millis() as f64;
@@ -119,6 +150,7 @@ impl Plan {
 
     fn start_round(&mut self) {
         self.in_round = true;
+        self.answered = false;
         self.tried.clear();
         let mut order = self.addresses.clone();
         if self.options.randomize {
@@ -137,110 +169,5 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn opts(randomize: bool) -> FailoverOptions {
-        FailoverOptions {
-            randomize,
-            initial_reconnect_delay: Duration::from_millis(10),
-            max_reconnect_delay: Duration::from_millis(50),
-            ..FailoverOptions::default()
-        }
-    }
-
-    fn addrs(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn try_(a: &str) -> Step {
-        Step::Try(a.to_owned())
-    }
-
-    #[test]
-    fn rounds_in_order_with_exponential_backoff_capped() {
-        let mut p = Plan::reconnect(&addrs(&["a:1", "b:1"]), &opts(false));
-        let ms = |n| Step::Wait(Duration::from_millis(n));
-        let steps: Vec<Step> = (0..12).map(|_| p.next()).collect();
-        assert_eq!(
-            steps,
-            [
-                try_("a:1"),
-                try_("b:1"),
-                ms(10),
-                try_("a:1"),
-                try_("b:1"),
-                ms(20),
-                try_("a:1"),
-                try_("b:1"),
-                ms(40),
-                try_("a:1"),
-                try_("b:1"),
-                ms(50),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_replica_sends_us_to_the_master_first_then_the_list_continues() {
-        let mut p = Plan::reconnect(&addrs(&["a:1", "b:1", "c:1"]), &opts(false));
-        assert_eq!(p.next(), try_("a:1"));
-        // a is a replica and names c, which is not even in the URL's order.
-        p.redirect("c:1");
-        assert_eq!(p.next(), try_("c:1"));
-        assert_eq!(p.next(), try_("b:1"));
-        assert!(matches!(p.next(), Step::Wait(_)));
-    }
-
-    #[test]
-    fn a_master_outside_the_list_is_tried_and_redirect_loops_end() {
-        let mut p = Plan::reconnect(&addrs(&["a:1", "b:1"]), &opts(false));
-        assert_eq!(p.next(), try_("a:1"));
-        p.redirect("m:9");
-        assert_eq!(p.next(), try_("m:9"));
-        // m names a (stale view): already tried this round, so skip it.
-        p.redirect("a:1");
-        assert_eq!(p.next(), try_("b:1"));
-        p.redirect("b:1");
-        assert!(matches!(p.next(), Step::Wait(_)));
-        // The next round starts over from the list.
-        assert_eq!(p.next(), try_("a:1"));
-    }
-
-    #[test]
-    fn attempt_limits() {
-        let mut o = opts(false);
-        o.max_reconnect_attempts = Attempts::Limited(0);
-        let a = addrs(&["a:1"]);
-        assert_eq!(Plan::reconnect(&a, &o).next(), Step::GiveUp);
-        // Startup always makes one round, then the limit's extra rounds.
-        let mut p = Plan::startup(&a, &o);
-        assert_eq!(p.next(), try_("a:1"));
-        assert_eq!(p.next(), Step::GiveUp);
-        o.startup_max_reconnect_attempts = Some(Attempts::Limited(1));
-        let mut p = Plan::startup(&a, &o);
-        assert_eq!(p.next(), try_("a:1"));
-        assert!(matches!(p.next(), Step::Wait(_)));
-        assert_eq!(p.next(), try_("a:1"));
-        assert_eq!(p.next(), Step::GiveUp);
-    }
-
-    #[test]
-    fn flat_backoff_and_randomized_rounds_cover_every_address() {
-        let mut o = opts(true);
-        o.use_exponential_back_off = false;
-        let a = addrs(&["a:1", "b:1", "c:1", "d:1"]);
-        let mut p = Plan::reconnect(&a, &o);
-        for _ in 0..5 {
-            let mut seen: Vec<String> = (0..4)
-                .map(|_| match p.next() {
-                    Step::Try(x) => x,
-                    other => panic!("expected an address, got {other:?}"),
-                })
-                .collect();
-            seen.sort();
-            assert_eq!(seen, a);
-            assert_eq!(p.next(), Step::Wait(Duration::from_millis(10)));
-        }
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;
