@@ -19,6 +19,10 @@ const COMMITTED: &str = concat!(
     "/../crds/replicatedbrokers.ferromq.io.yaml"
 );
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+const CHART_CRD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../charts/ferromq-operator/crds/replicatedbrokers.ferromq.io.yaml"
+);
 
 #[test]
 fn committed_crd_is_generated_from_these_types() {
@@ -28,6 +32,17 @@ fn committed_crd_is_generated_from_these_types() {
         committed == generated,
         "crds/replicatedbrokers.ferromq.io.yaml differs from the CRD the Rust types generate; regenerate it with\n\n    \
          cargo run -q -p ferromq-operator -- crd > crds/replicatedbrokers.ferromq.io.yaml\n"
+    );
+}
+
+#[test]
+fn chart_installs_the_committed_crd() {
+    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
+    let chart = std::fs::read_to_string(CHART_CRD).unwrap_or_default();
+    assert!(
+        !chart.is_empty() && chart == committed,
+        "the Helm chart's CRD differs from crds/replicatedbrokers.ferromq.io.yaml; copy it with\n\n    \
+         cp crds/replicatedbrokers.ferromq.io.yaml charts/ferromq-operator/crds/\n"
     );
 }
 
