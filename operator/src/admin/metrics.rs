@@ -32,12 +32,6 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Self {
         let mut m = Metrics {
             registry: Registry::with_prefix("ferromq_operator"),
             reconciliations: Labelled::default(),
@@ -53,16 +47,20 @@ impl Metrics {
             m.reconciliations.get_or_create_owned(&[("result", result)]);
         }
         let r = &mut m.registry;
-        r.register(
-            "reconciliations",
-            "Reconciles of a ReplicatedBroker, by result (ok or error)",
-            m.reconciliations.clone(),
-        );
-        r.register(
-            "reconcile_errors",
-            "Failed reconciles, by kind of error",
-            m.reconcile_errors.clone(),
-        );
+        for (name, help, family) in [
+            (
+                "reconciliations",
+                "Reconciles of a ReplicatedBroker, by result (ok or error)",
+                &m.reconciliations,
+            ),
+            (
+                "reconcile_errors",
+                "Failed reconciles, by kind of error",
+                &m.reconcile_errors,
+            ),
+        ] {
+            r.register(name, help, family.clone());
+        }
         r.register(
             "reconcile_duration_seconds",
             "Time one reconcile of a ReplicatedBroker took",
@@ -75,7 +73,9 @@ impl Metrics {
         );
         m
     }
+}
 
+impl Metrics {
     /// Counts one reconcile and its duration.
     pub fn reconciled(&self, outcome: Outcome, took: Duration) {
         self.reconcile_seconds.observe(took.as_secs_f64());
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn both_results_are_exported_before_any_reconcile() -> Result<(), std::fmt::Error> {
-        let text = Metrics::new().render()?;
+        let text = Metrics::default().render()?;
         assert_eq!(
             line(
                 &text,
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn counts_results_errors_durations_and_resources() -> Result<(), std::fmt::Error> {
-        let m = Metrics::new();
+        let m = Metrics::default();
         m.reconciled(Outcome::Ok, Duration::from_millis(3));
         m.reconciled(Outcome::Ok, Duration::from_millis(40));
         m.reconciled(Outcome::Error("kube_api"), Duration::from_secs(2));
