@@ -77,12 +77,14 @@ pub async fn follow(
         epochs: store.epochs()?,
     };
     wire::write(&mut wr, &Message::Hello(hello.clone())).await?;
-    let (epoch, common, commit) = match tokio::time::timeout(SILENCE, wire::read(&mut rd)).await {
+    let welcome = tokio::time::timeout(SILENCE, wire::read(&mut rd)).await;
+    let (epoch, common, commit, written_acks) = match welcome {
         Ok(Ok(Some(Message::Welcome {
             epoch,
             common,
             commit,
-        }))) => (epoch, common, commit),
+            written_acks,
+        }))) => (epoch, common, commit, written_acks),
         Ok(Ok(Some(Message::Refused { reason }))) => return Err(FollowError::Refused(reason)),
         Ok(Ok(Some(Message::Checkpoint { epoch }))) => {
             if epoch < hello.seen_epoch {
@@ -130,6 +132,7 @@ pub async fn follow(
         synced: last.index,
         unapplied,
         epoch,
+        written_acks,
     };
     wire::write(
         &mut wr,
@@ -195,6 +198,8 @@ struct Follower {
     /// The last index known to be fsynced.
     synced: u64,
     unapplied: VecDeque<Entry>,
+    /// Acknowledge entries once written, before the fsync, too.
+    written_acks: bool,
 }
 
 impl Follower {
@@ -218,6 +223,7 @@ impl Follower {
         W: tokio::io::AsyncWrite + Unpin,
     {
         let mut entries = Vec::new();
+        let mut raw_entries = Vec::new();
         for m in batch {
             match m? {
                 Message::Entries {
@@ -234,6 +240,7 @@ impl Follower {
                                 e.position
                             )));
                         }
+                        raw_entries.push((e.position, bytes));
                         entries.push(e);
                     }
                 }
@@ -244,14 +251,17 @@ impl Follower {
         if let Some(last) = entries.last() {
             let last = last.position;
             let store = &self.store;
-            blocking(|| store.append(&entries))?;
+            // The bytes as the master's log stores them: no re-encoding.
+            blocking(|| store.append_raw(&raw_entries))?;
             self.last = last;
             // Written: enough for `quorum_mem`; then fsynced, for `*_disk`.
-            let written = Message::Ack {
-                mem: last.index,
-                disk: self.synced,
-            };
-            wire::write(wr, &written).await?;
+            if self.written_acks {
+                let written = Message::Ack {
+                    mem: last.index,
+                    disk: self.synced,
+                };
+                wire::write(wr, &written).await?;
+            }
             blocking(|| store.sync())?;
             self.synced = last.index;
             let synced = Message::Ack {

@@ -96,6 +96,7 @@ impl Leader {
                         store: self.store.clone(),
                         epoch: self.config.epoch,
                         token: self.config.token.clone(),
+                        written_acks: self.config.policy.wants_written_acks(),
                         progress: self.progress.clone(),
                         commit: self.commit.subscribe(),
                         events: events_tx.clone(),

@@ -43,6 +43,13 @@ impl Default for SyncPolicy {
 }
 
 impl SyncPolicy {
+    /// Whether a replica's "written" acknowledgement (before its fsync)
+    /// can commit anything; under disk-only policies it cannot, and
+    /// replicas send only the fsynced one.
+    pub fn wants_written_acks(&self) -> bool {
+        self.one_remote == Some(Level::Mem) || self.quorum == Some(Level::Mem)
+    }
+
     pub fn parse(raw: &str) -> Result<SyncPolicy, PolicyError> {
         let mut p = SyncPolicy {
             local_disk: false,

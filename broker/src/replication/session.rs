@@ -23,6 +23,8 @@ pub struct SessionContext {
     pub store: Arc<Store>,
     pub epoch: u64,
     pub token: Option<String>,
+    /// Whether the policy counts written-but-not-fsynced entries.
+    pub written_acks: bool,
     pub progress: watch::Receiver<Progress>,
     pub commit: watch::Receiver<u64>,
     pub events: mpsc::Sender<SessionEvent>,
@@ -156,6 +158,7 @@ where
             epoch: ctx.epoch,
             common,
             commit,
+            written_acks: ctx.written_acks,
         },
     )
     .await?;
@@ -198,7 +201,11 @@ where
             continue;
         }
         tokio::select! {
-            r = progress.changed() => if r.is_err() { return Ok(()) },
+            r = progress.changed() => match r {
+                // New entries carry the commit index themselves.
+                Ok(()) => continue,
+                Err(_) => return Ok(()),
+            },
             r = commit.changed() => if r.is_err() { return Ok(()) },
             _ = tokio::time::sleep(HEARTBEAT) => {}
         }

@@ -52,6 +52,10 @@ pub enum Message {
         epoch: u64,
         common: u64,
         commit: u64,
+        /// Whether the master's policy counts entries a replica has
+        /// written but not yet fsynced: then the replica acknowledges
+        /// both steps, else only the fsync.
+        written_acks: bool,
     },
     Refused {
         reason: String,
@@ -104,11 +108,13 @@ impl Message {
                 epoch,
                 common,
                 commit,
+                written_acks,
             } => {
                 out.push(2);
                 put_u64(out, *epoch);
                 put_u64(out, *common);
                 put_u64(out, *commit);
+                out.push(u8::from(*written_acks));
             }
             Message::Refused { reason } => {
                 out.push(3);
@@ -174,6 +180,7 @@ impl Message {
                 epoch: r.u64()?,
                 common: r.u64()?,
                 commit: r.u64()?,
+                written_acks: r.u8()? != 0,
             },
             3 => Message::Refused {
                 reason: r.str()?.to_owned(),
@@ -261,6 +268,7 @@ mod tests {
                 epoch: 4,
                 common: 7,
                 commit: 6,
+                written_acks: true,
             },
             Message::Refused {
                 reason: "bad token".into(),

@@ -16,33 +16,45 @@ impl Store {
     /// Appends `entries` to the log without applying them; not synced
     /// (see [`Store::sync`]). Entries must follow the current last one.
     pub fn append(&self, entries: &[Entry]) -> Result<(), StoreError> {
-        let Some(first) = entries.first() else {
+        self.append_with(entries, |e| e.position, Entry::encode)
+    }
+
+    /// [`Store::append`] for entries already encoded (as a replica
+    /// receives them), each with its position.
+    pub fn append_raw(&self, entries: &[(Position, Vec<u8>)]) -> Result<(), StoreError> {
+        self.append_with(entries, |e| e.0, |e, buf| buf.extend_from_slice(&e.1))
+    }
+
+    fn append_with<E>(
+        &self,
+        entries: &[E],
+        position: impl Fn(&E) -> Position,
+        encode: impl Fn(&E, &mut Vec<u8>),
+    ) -> Result<(), StoreError> {
+        let Some(first) = entries.first().map(&position) else {
             return Ok(());
         };
         let mut batch = WriteBatch::default();
         let (log, epochs) = (self.cf(CF_LOG)?, self.cf(CF_EPOCHS)?);
         let last = self.last_position()?;
-        if first.position.index != last.index + 1 {
+        if first.index != last.index + 1 {
             // A gap or an overlap would break the log-matching rule that
             // replication relies on: truncate first, then append.
             return Err(StoreError::Gap {
                 last: last.index,
-                next: first.position.index,
+                next: first.index,
             });
         }
         let mut prev_epoch = last.epoch;
         let mut buf = Vec::new();
         for entry in entries {
+            let at = position(entry);
             buf.clear();
-            entry.encode(&mut buf);
-            batch.put_cf(log, entry.position.index.to_be_bytes(), &buf);
-            if entry.position.epoch != prev_epoch {
-                batch.put_cf(
-                    epochs,
-                    entry.position.epoch.to_be_bytes(),
-                    entry.position.index.to_be_bytes(),
-                );
-                prev_epoch = entry.position.epoch;
+            encode(entry, &mut buf);
+            batch.put_cf(log, at.index.to_be_bytes(), &buf);
+            if at.epoch != prev_epoch {
+                batch.put_cf(epochs, at.epoch.to_be_bytes(), at.index.to_be_bytes());
+                prev_epoch = at.epoch;
             }
         }
         self.db.write(batch)?;
