@@ -1,22 +1,22 @@
 //! The master's committer: group commit with the quorum in the loop.
 //!
 //! One thread numbers proposals into log entries, appends each batch (one
-//! write), lets the replication senders ship it, then fsyncs it locally
-//! while the replicas do the same: the local fsync and the replicas'
-//! round trip overlap. When the leader reports a higher commit index the
-//! thread applies the committed entries to the queue state and completes
-//! their proposals, strictly in proposal order, and only while the lease
-//! holds: a master that may have lost its ZooKeeper session confirms
-//! nothing.
+//! write), lets the replication senders ship it and hands it to the
+//! syncer thread, which fsyncs it locally while the replicas do the same:
+//! the local fsync, the replicas' round trip and this thread's own work
+//! overlap. When the leader reports a higher commit index the thread
+//! applies the committed entries to the queue state and completes their
+//! proposals, strictly in proposal order, and only while the lease holds:
+//! a master that may have lost its ZooKeeper session confirms nothing.
 
 use super::policy::Progress;
+use super::syncer::{Syncer, SyncerParts};
 use crate::commit::{CommitEvent, Input};
 use crate::lease::Lease;
 use crate::metrics::Metrics;
 use crate::store::{Entry, Position, Store};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use tracing::error;
 
@@ -47,14 +47,25 @@ pub fn spawn(
     start: Start,
 ) -> std::io::Result<(mpsc::UnboundedSender<Input>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let syncer = match start.local_disk {
+        true => Some(Syncer::spawn(SyncerParts {
+            store: start.store.clone(),
+            progress: start.progress.clone(),
+            metrics: start.metrics.clone(),
+            events: start.events.clone(),
+        })?),
+        false => None,
+    };
     let handle = std::thread::Builder::new()
         .name("ferromq-commit".into())
-        .spawn(move || Committer::new(start).run(rx))?;
+        .spawn(move || Committer::new(start, syncer).run(rx))?;
     Ok((tx, handle))
 }
 
 struct Committer {
     s: Start,
+    /// Fsyncs appended entries, when the policy wants the local disk.
+    syncer: Option<Syncer>,
     index: u64,
     commit: u64,
     applied: u64,
@@ -68,7 +79,7 @@ struct Committer {
 }
 
 impl Committer {
-    fn new(mut s: Start) -> Self {
+    fn new(mut s: Start, syncer: Option<Syncer>) -> Self {
         let unapplied: VecDeque<Entry> = std::mem::take(&mut s.unapplied).into();
         let applied = unapplied
             .front()
@@ -83,6 +94,7 @@ impl Committer {
             held: 0,
             last_trim: applied,
             s,
+            syncer,
         }
     }
 
@@ -140,15 +152,12 @@ impl Committer {
             }
         }
         if !entries.is_empty() {
-            let started = Instant::now();
             self.s.store.append(&entries)?;
             self.s.progress.send_modify(|p| p.mem = self.index);
-            if self.s.local_disk {
-                self.s.store.sync()?;
-                self.s.progress.send_modify(|p| p.disk = self.index);
+            if let Some(syncer) = &self.syncer {
+                syncer.appended(self.index);
             }
             let m = &self.s.metrics;
-            m.fsync_seconds.observe(started.elapsed().as_secs_f64());
             m.commit_batch_entries.observe(entries.len() as f64);
             self.unapplied.extend(entries);
         }

@@ -8,6 +8,7 @@ pub mod follower;
 pub mod leader;
 pub mod policy;
 pub mod session;
+pub mod syncer;
 pub mod wire;
 
 use crate::store::Entry;
