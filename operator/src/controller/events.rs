@@ -14,6 +14,16 @@ fn event(type_: EventType, reason: &str, action: &str, note: String) -> Event {
     }
 }
 
+/// The Warning a person sees in `kubectl describe rb` for a bad spec.
+pub fn invalid_spec_event(invalid: &crate::validate::ValidationError) -> Event {
+    event(
+        EventType::Warning,
+        crate::crd::reason::INVALID_SPEC,
+        "Validate",
+        invalid.to_string(),
+    )
+}
+
 /// An election the operator saw between two statuses: a new master or a
 /// new epoch, or the master gone.
 pub fn election_event(
@@ -141,5 +151,18 @@ mod tests {
             Some("SteppingDown".to_string())
         );
         assert!(rollout_event(&RolloutAction::Wait("x".into()), "r").is_none());
+    }
+
+    #[test]
+    fn invalid_spec_is_a_warning_with_the_fix() {
+        let event = invalid_spec_event(&crate::validate::ValidationError::ZookeeperMode);
+        assert_eq!(event.type_, EventType::Warning);
+        assert_eq!(event.reason, "InvalidSpec");
+        assert!(
+            event
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("set exactly one of"))
+        );
     }
 }

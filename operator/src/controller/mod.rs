@@ -15,7 +15,7 @@ mod step_down;
 
 pub use apply::{created_event, params};
 pub use error::{Error, RETRY_AFTER};
-pub use events::{election_event, rollout_done_event, rollout_event};
+pub use events::{election_event, invalid_spec_event, rollout_done_event, rollout_event};
 pub use step_down::step_down;
 
 use crate::MANAGER;
@@ -34,7 +34,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ListParams;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, Recorder, Reporter};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use std::sync::Arc;
@@ -159,6 +159,15 @@ async fn reconcile_in_span(
         Ok(cluster) => cluster,
         Err(invalid) => {
             publish(&recorder, &invalid_spec_event(&invalid), &reference).await;
+            let refused = status::invalid_spec(
+                resource.status.as_ref(),
+                resource.metadata.generation,
+                &invalid.to_string(),
+                Time(k8s_openapi::jiff::Timestamp::now()),
+            );
+            let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+            let name = resource.metadata.name.as_deref().unwrap_or_default();
+            act::write_status(client, namespace, name, &refused).await?;
             return Err(invalid.into());
         }
     };
@@ -249,17 +258,6 @@ fn was_rolling(previous: Option<&crate::crd::ReplicatedBrokerStatus>) -> bool {
     })
 }
 
-/// The Warning a person sees in `kubectl describe rb` for a bad spec.
-pub fn invalid_spec_event(invalid: &crate::validate::ValidationError) -> Event {
-    Event {
-        type_: EventType::Warning,
-        reason: "InvalidSpec".to_string(),
-        note: Some(invalid.to_string()),
-        action: "Validate".to_string(),
-        secondary: None,
-    }
-}
-
 /// Events are for people; failing to record one must not fail a reconcile.
 async fn publish(recorder: &Recorder, event: &Event, reference: &ObjectReference) {
     if let Err(error) = recorder.publish(event, reference).await {
@@ -275,20 +273,6 @@ fn error_policy(_resource: Arc<ReplicatedBroker>, error: &Error, _ctx: Arc<Conte
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::ValidationError;
-
-    #[test]
-    fn invalid_spec_is_a_warning_with_the_fix() {
-        let event = invalid_spec_event(&ValidationError::ZookeeperMode);
-        assert_eq!(event.type_, EventType::Warning);
-        assert_eq!(event.reason, "InvalidSpec");
-        assert!(
-            event
-                .note
-                .as_deref()
-                .is_some_and(|n| n.starts_with("set exactly one of"))
-        );
-    }
 
     #[test]
     fn watches_only_managed_objects() {

@@ -63,6 +63,35 @@ pub fn status(o: &Observed) -> ReplicatedBrokerStatus {
     }
 }
 
+/// The status of a resource whose spec the operator refuses: what was
+/// last seen, with `Degraded` saying what to fix.
+pub fn invalid_spec(
+    previous: Option<&ReplicatedBrokerStatus>,
+    generation: Option<i64>,
+    message: &str,
+    now: Time,
+) -> ReplicatedBrokerStatus {
+    use crate::crd::{condition, reason};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+    let mut s = previous.cloned().unwrap_or_default();
+    let since = s
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition::DEGRADED && c.status == "True")
+        .map_or(now, |c| c.last_transition_time.clone());
+    s.conditions.retain(|c| c.type_ != condition::DEGRADED);
+    s.conditions.push(Condition {
+        type_: condition::DEGRADED.to_string(),
+        status: "True".to_string(),
+        reason: reason::INVALID_SPEC.to_string(),
+        message: message.to_string(),
+        observed_generation: generation,
+        last_transition_time: since,
+    });
+    s.observed_generation = generation;
+    s
+}
+
 /// Pod names the StatefulSet should have, in ordinal order.
 pub fn pod_names(statefulset: &str, replicas: i32) -> Vec<String> {
     (0..replicas.max(0))

@@ -293,3 +293,38 @@ fn every_expected_pod_is_listed_down_when_unregistered() {
     assert_eq!(down, ["orders-1", "orders-2"]);
     assert_eq!(s.replicas[1].lag, None);
 }
+
+#[test]
+fn a_refused_spec_keeps_what_was_seen_and_says_what_to_fix() {
+    let (pods, rollout) = (pods(), RolloutAction::Done);
+    let e = election("orders-0", 3, [node("orders-0", Master, 3, 9)]);
+    let before = status(&observed(&pods, Ok(&e), &rollout));
+    let refused = invalid_spec(Some(&before), Some(3), "spec.sync: unknown word", at(50));
+    assert_eq!(refused.master.as_deref(), Some("orders-0"));
+    assert_eq!(refused.observed_generation, Some(3));
+    let degraded: Vec<_> = refused
+        .conditions
+        .iter()
+        .filter(|c| c.type_ == condition::DEGRADED)
+        .collect();
+    assert_eq!(degraded.len(), 1);
+    assert_eq!(
+        (degraded[0].status.as_str(), degraded[0].reason.as_str()),
+        ("True", reason::INVALID_SPEC)
+    );
+    assert_eq!(degraded[0].message, "spec.sync: unknown word");
+    // Still refused a minute later: the transition time stays.
+    let again = invalid_spec(Some(&refused), Some(3), "spec.sync: unknown word", at(110));
+    let time = |s: &ReplicatedBrokerStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == condition::DEGRADED)
+            .map(|c| c.last_transition_time.clone())
+    };
+    assert_eq!(time(&again), time(&refused));
+    // From no status at all, Degraded turns True now.
+    assert_eq!(
+        time(&invalid_spec(None, Some(1), "bad", at(50))),
+        Some(at(50))
+    );
+}
