@@ -7,6 +7,7 @@
 //! the busier the broker, the more clients share each fsync.
 
 use crate::metrics::Metrics;
+use crate::store::trim::{self, Trimmer};
 use crate::store::{Entry, Op, Position, Store};
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,10 +16,6 @@ use tracing::{debug, error};
 
 /// The most proposals written in one batch.
 const MAX_BATCH: usize = 4096;
-/// Log entries kept behind the last one written, for replicas to catch up.
-const LOG_RETAIN: u64 = 100_000;
-/// How often (in entries) the log is trimmed.
-const TRIM_EVERY: u64 = 10_000;
 
 /// Operations that take effect together once committed.
 #[derive(Debug)]
@@ -73,7 +70,7 @@ fn run(
     events: mpsc::UnboundedSender<CommitEvent>,
 ) {
     let mut batch = Vec::new();
-    let mut last_trim = index;
+    let mut trim = Trimmer::new(trim::DEFAULT_RETAIN, index);
     while let Some(first) = rx.blocking_recv() {
         if let Input::Propose(p) = first {
             batch.push(p);
@@ -116,11 +113,10 @@ fn run(
         if events.send(CommitEvent::Committed(count)).is_err() {
             return;
         }
-        if index - last_trim >= TRIM_EVERY && index > LOG_RETAIN {
-            if let Err(e) = store.trim_log(index - LOG_RETAIN) {
-                error!(error = %e, "log trim failed");
-            }
-            last_trim = index;
+        if let Some(below) = trim.due(index)
+            && let Err(e) = store.trim_log(below)
+        {
+            error!(error = %e, "log trim failed");
         }
     }
 }

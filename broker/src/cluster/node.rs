@@ -166,6 +166,7 @@ impl Node {
             node_id: me.id.clone(),
             token: shared.cluster.security_token.clone().unwrap_or_default(),
             source: shared.cluster.hostname.parse().ok(),
+            log_retain: shared.cluster.log_retain,
         };
         let (stop_follow, follow_stop) = watch::channel(false);
         let follow = follower::follow(

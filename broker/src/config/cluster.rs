@@ -4,6 +4,7 @@
 use super::{ConfigError, Settings, positive, setting};
 use crate::cluster::pod_label::PodRef;
 use crate::replication::policy::SyncPolicy;
+use crate::store::trim::DEFAULT_RETAIN;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -98,7 +99,7 @@ pub(super) fn load(s: &Settings, node_id: &str) -> Result<Option<ClusterConfig>,
         sync,
         security_token: s.security_token.clone(),
         quorum_timeout: duration("quorum_timeout", s.quorum_timeout.as_deref(), "10s")?,
-        log_retain: positive("log_retain", s.log_retain, 100_000)? as u64,
+        log_retain: positive("log_retain", s.log_retain, DEFAULT_RETAIN as usize)? as u64,
         pod: pod(s)?,
     }))
 }

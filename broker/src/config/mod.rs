@@ -104,7 +104,7 @@ pub struct Settings {
     #[arg(long, env = "FERROMQ_QUORUM_TIMEOUT", value_name = "DURATION")]
     pub quorum_timeout: Option<String>,
     /// Log entries the master keeps for replicas to catch up from; a
-    /// replica further behind gets a checkpoint [default: 100000].
+    /// replica further behind gets a checkpoint [default: 10000].
     #[arg(long, env = "FERROMQ_LOG_RETAIN", value_name = "N")]
     pub log_retain: Option<usize>,
     /// On Kubernetes, this broker's pod (from the downward API): the node

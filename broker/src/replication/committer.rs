@@ -14,6 +14,7 @@ use super::syncer::{Syncer, SyncerParts};
 use crate::commit::{CommitEvent, Input};
 use crate::lease::Lease;
 use crate::metrics::Metrics;
+use crate::store::trim::Trimmer;
 use crate::store::{Entry, Position, Store};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -75,7 +76,7 @@ struct Committer {
     unapplied: VecDeque<Entry>,
     /// Proposals complete but not yet reported (the lease lapsed).
     held: usize,
-    last_trim: u64,
+    trim: Trimmer,
 }
 
 impl Committer {
@@ -92,7 +93,7 @@ impl Committer {
             slots: VecDeque::new(),
             unapplied,
             held: 0,
-            last_trim: applied,
+            trim: Trimmer::new(s.log_retain, applied),
             s,
             syncer,
         }
@@ -192,13 +193,9 @@ impl Committer {
     }
 
     fn trim(&mut self) -> Result<(), crate::store::StoreError> {
-        let retain = self.s.log_retain.max(1);
-        // Trim in steps of a tenth of what is kept, not on every batch.
-        let every = (retain / 10).clamp(1, 10_000);
-        if self.applied - self.last_trim >= every && self.applied > retain {
-            self.s.store.trim_log(self.applied - retain)?;
-            self.last_trim = self.applied;
+        match self.trim.due(self.applied) {
+            Some(below) => self.s.store.trim_log(below),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

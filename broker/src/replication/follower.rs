@@ -4,6 +4,7 @@
 
 use super::checkpoint;
 use super::wire::{self, Hello, Message, WireError};
+use crate::store::trim::Trimmer;
 use crate::store::{Entry, Position, Store, StoreError};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -42,6 +43,9 @@ pub struct Me {
     /// Outgoing connections leave from this address, so that traffic
     /// between nodes can be told apart (and cut, in tests).
     pub source: Option<IpAddr>,
+    /// Log entries kept behind the applied one, as on the master: this
+    /// node may be the one others catch up from next.
+    pub log_retain: u64,
 }
 
 /// How far the replica got, for status.
@@ -133,6 +137,7 @@ pub async fn follow(
         unapplied,
         epoch,
         written_acks,
+        trim: Trimmer::new(me.log_retain, applied.index),
     };
     wire::write(
         &mut wr,
@@ -200,6 +205,7 @@ struct Follower {
     unapplied: VecDeque<Entry>,
     /// Acknowledge entries once written, before the fsync, too.
     written_acks: bool,
+    trim: Trimmer,
 }
 
 impl Follower {
@@ -290,6 +296,9 @@ impl Follower {
         let store = &self.store;
         blocking(|| store.apply(&done))?;
         self.applied = upto;
+        if let Some(below) = self.trim.due(upto) {
+            blocking(|| store.trim_log(below))?;
+        }
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ mod entry;
 mod keys;
 mod log;
 mod summary;
+pub mod trim;
 
 pub use entry::{DecodeError, Entry, MessageRecord, Op, Position};
 pub use log::EpochStart;
@@ -35,7 +36,13 @@ const CF_META: &str = "meta";
 const CF_EPOCHS: &str = "epochs";
 const META_APPLIED: &[u8] = b"applied";
 /// Memory for RocksDB memtables, all column families together.
-const MEMTABLE_BUDGET: usize = 64 << 20;
+const MEMTABLE_BUDGET: usize = 128 << 20;
+/// The log's memtable: several times what the log keeps (see
+/// [`trim`]), so that most entries are trimmed while still in memory and
+/// a flush drops them instead of writing them to a table file.
+const LOG_MEMTABLE: usize = 64 << 20;
+const MESSAGES_MEMTABLE: usize = 32 << 20;
+const SMALL_MEMTABLE: usize = 4 << 20;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -95,7 +102,11 @@ impl Store {
             .into_iter()
             .map(|name| {
                 let mut cf = Options::default();
-                cf.set_write_buffer_size(MEMTABLE_BUDGET / 4);
+                cf.set_write_buffer_size(match name {
+                    CF_LOG => LOG_MEMTABLE,
+                    CF_MESSAGES => MESSAGES_MEMTABLE,
+                    _ => SMALL_MEMTABLE,
+                });
                 ColumnFamilyDescriptor::new(name, cf)
             });
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
