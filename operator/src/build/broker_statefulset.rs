@@ -76,6 +76,7 @@ fn broker_container(c: &Cluster) -> Container {
             port("replication", ports::REPLICATION),
         ]),
         resources: spec.resources.clone(),
+        security_context: Some(pod::broker_container_security()),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: DATA_VOLUME.to_string(),
@@ -112,6 +113,7 @@ fn pod_spec(c: &Cluster) -> PodSpec {
     let topology = &spec.topology_spread_constraints;
     PodSpec {
         service_account_name: Some(Names::broker_rbac(c)),
+        security_context: Some(pod::broker_pod_security()),
         containers: vec![broker_container(c)],
         volumes: Some(vec![Volume {
             name: "config".to_string(),

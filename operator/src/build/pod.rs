@@ -4,13 +4,47 @@ use super::meta::{Component, selector_labels};
 use crate::crd::StorageSpec;
 use crate::validate::Cluster;
 use k8s_openapi::api::core::v1::{
-    Affinity, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, VolumeResourceRequirements,
+    Affinity, Capabilities, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, SeccompProfile, SecurityContext, VolumeResourceRequirements,
     WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use std::collections::BTreeMap;
+
+/// The user of ferromq's image (see the Dockerfile).
+pub const BROKER_UID: i64 = 65532;
+
+/// A broker pod runs as the image's non-root user; `fsGroup` makes the
+/// data volume writable for it whoever owns it when it is mounted.
+pub fn broker_pod_security() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(BROKER_UID),
+        run_as_group: Some(BROKER_UID),
+        fs_group: Some(BROKER_UID),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".to_string(),
+            ..SeccompProfile::default()
+        }),
+        ..PodSecurityContext::default()
+    }
+}
+
+/// The broker writes only its data volume: no privilege, no capability,
+/// a read-only root filesystem.
+pub fn broker_container_security() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_string()]),
+            ..Capabilities::default()
+        }),
+        ..SecurityContext::default()
+    }
+}
 
 /// Name of the volume claim template, and of the volume in each pod.
 pub const DATA_VOLUME: &str = "data";

@@ -249,3 +249,25 @@ fn pod_overrides_pass_through() {
         .expect("annotations");
     assert_eq!(annotations["team"], "payments");
 }
+
+#[test]
+fn brokers_run_as_the_images_non_root_user_and_can_write_their_volume() {
+    let spec = spec_of(MINIMAL);
+    let pod = pod_of(&spec);
+    let security = pod.security_context.as_ref().expect("pod securityContext");
+    assert_eq!(security.run_as_non_root, Some(true));
+    assert_eq!(security.run_as_user, Some(65532));
+    assert_eq!(
+        security.fs_group,
+        Some(65532),
+        "the data volume must be writable"
+    );
+    let container = pod.containers[0]
+        .security_context
+        .as_ref()
+        .expect("container securityContext");
+    assert_eq!(container.read_only_root_filesystem, Some(true));
+    assert_eq!(container.allow_privilege_escalation, Some(false));
+    let dropped = container.capabilities.as_ref().and_then(|c| c.drop.clone());
+    assert_eq!(dropped, Some(vec!["ALL".to_string()]));
+}
