@@ -28,12 +28,8 @@ CTL_TIMEOUT=120
 
 case "${1:-}" in
 install)
-    if [ -x "$SERVER" ] && [ -x "$CTL" ] && command -v epmd >/dev/null; then
-        exit 0
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq rabbitmq-server >/dev/null
+    # The same package as the single node's.
+    exec sh "$(dirname "$0")/rabbitmq.sh" install
     ;;
 run)
     dir=$2

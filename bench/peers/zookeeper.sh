@@ -1,11 +1,12 @@
 #!/bin/sh
 # One ZooKeeper server (Debian's `zookeeper` package) of the three-server
-# ensemble `ferromq-bench --cluster` elects ferromq's master with.
+# ensemble `ferromq-bench --cluster` (and `scripts/local-cluster`) elects
+# ferromq's master with.
 #
 #   zookeeper.sh install    installs the package if it is missing
 #   zookeeper.sh run DIR    runs the server of DIR/zoo.cfg in the foreground
 #
-# The bench writes DIR/zoo.cfg (every port on 127.0.0.1, tickTime 200 so
+# The caller writes DIR/zoo.cfg (every port on 127.0.0.1, tickTime 200 so
 # that a 2 s session timeout is negotiable) and DIR/data/myid. `exec`
 # makes the JVM this script's PID, so the bench stops it by that PID.
 # Packaged QuorumPeerMain, one JVM per server, as tests/cluster/zk.py runs

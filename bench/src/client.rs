@@ -105,6 +105,23 @@ impl Reader {
             }
         }
     }
+
+    /// Hands `first`, then every frame already buffered behind it, to
+    /// `each`: a batch the caller answers with one write.
+    pub fn batch(
+        &mut self,
+        first: Frame,
+        mut each: impl FnMut(&Frame) -> Result<()>,
+    ) -> Result<()> {
+        let mut frame = first;
+        loop {
+            each(&frame)?;
+            match self.buffered()? {
+                Some(next) => frame = next,
+                None => return Ok(()),
+            }
+        }
+    }
 }
 
 fn describe_error(frame: &Frame) -> String {

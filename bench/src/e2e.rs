@@ -103,14 +103,10 @@ async fn consume(
             }
             continue;
         };
-        let mut frame = frame.context("consuming")?;
-        loop {
-            on_frame(&frame, base, &progress, &mut writer, &mut stats)?;
-            match reader.buffered()? {
-                Some(next) => frame = next,
-                None => break,
-            }
-        }
+        let frame = frame.context("consuming")?;
+        reader.batch(frame, |frame| {
+            on_frame(frame, base, &progress, &mut writer, &mut stats)
+        })?;
         writer.flush().await?;
         last_activity = Instant::now();
     }

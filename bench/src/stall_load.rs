@@ -162,9 +162,9 @@ pub async fn drain(ep: &Endpoint, queue: &str) -> Result<Drained> {
         let Ok(frame) = tokio::time::timeout(DRAIN_IDLE, reader.next()).await else {
             break;
         };
-        let mut frame = frame.context("draining")?;
+        let frame = frame.context("draining")?;
         // Everything already buffered, then one write for all its ACKs.
-        loop {
+        reader.batch(frame, |frame| {
             if frame.command == Command::Message {
                 let id = frame
                     .headers
@@ -174,13 +174,10 @@ pub async fn drain(ep: &Endpoint, queue: &str) -> Result<Drained> {
                 if !found.ids.insert(id) {
                     found.duplicates += 1;
                 }
-                writer.queue(&ack_frame(&frame)?);
+                writer.queue(&ack_frame(frame)?);
             }
-            match reader.buffered()? {
-                Some(next) => frame = next,
-                None => break,
-            }
-        }
+            Ok(())
+        })?;
         writer.flush().await?;
     }
     disconnect(reader, writer).await?;

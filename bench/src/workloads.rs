@@ -225,17 +225,14 @@ async fn drain(plan: &Plan, dest: &str) -> Result<Outcome> {
     writer.flush().await?;
     let mut received = 0;
     while received < filled {
-        let mut frame = reader.next().await.context("draining")?;
-        loop {
+        let frame = reader.next().await.context("draining")?;
+        reader.batch(frame, |frame| {
             if frame.command == Command::Message {
                 received += 1;
-                writer.queue(&ack_frame(&frame)?);
+                writer.queue(&ack_frame(frame)?);
             }
-            match reader.buffered()? {
-                Some(next) => frame = next,
-                None => break,
-            }
-        }
+            Ok(())
+        })?;
         writer.flush().await?;
     }
     disconnect(reader, writer).await?;

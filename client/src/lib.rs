@@ -24,6 +24,7 @@
 //! stored twice, and a message delivered on a lost connection comes back
 //! (its `ack()` then returns [`Error::Stale`]).
 
+pub mod admin;
 mod client;
 mod conn;
 mod driver;

@@ -112,15 +112,10 @@ impl Labeller {
                 applied.send_replace(Some(want));
                 continue;
             }
-            let wait = async {
-                if in_step {
-                    std::future::pending::<()>().await;
-                }
-                tokio::time::sleep(RETRY_DELAY).await;
-            };
             tokio::select! {
                 changed = role.changed() => if changed.is_err() { break },
-                _ = wait => {}
+                // A failed patch is tried again.
+                _ = tokio::time::sleep(RETRY_DELAY), if !in_step => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
         }

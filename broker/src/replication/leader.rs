@@ -107,16 +107,19 @@ impl Leader {
                     SessionEvent::Joined { node_id, session } => {
                         info!(replica = %node_id, "replica connected");
                         replicas.insert(node_id, Tracked { session, progress: Progress::default() });
+                        self.publish(&replicas);
                     }
                     SessionEvent::Ack { node_id, session, progress } => {
                         if let Some(t) = replicas.get_mut(&node_id).filter(|t| t.session == session) {
                             t.progress = progress;
+                            self.publish(&replicas);
                         }
                     }
                     SessionEvent::Left { node_id, session } => {
                         if replicas.get(&node_id).is_some_and(|t| t.session == session) {
                             warn!(replica = %node_id, "replica disconnected");
                             replicas.remove(&node_id);
+                            self.publish(&replicas);
                         }
                     }
                     SessionEvent::Stale { epoch } => break LeaderEnd::Stale { epoch },
@@ -142,7 +145,6 @@ impl Leader {
                 self.commit.send_replace(commit);
                 let _ = self.committer.send(Input::Commit(commit));
             }
-            self.publish(&replicas);
         };
         sessions.shutdown().await;
         self.view.send_replace(Vec::new());

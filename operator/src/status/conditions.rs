@@ -2,11 +2,12 @@
 
 use super::Observed;
 use crate::build::meta::quorum;
+use crate::crd::ReplicatedBrokerStatus;
 use crate::crd::{condition, reason};
 use crate::election::Election;
 use crate::rollout::RolloutAction;
 use ferromq_election::NodeState;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 /// `Available`, `Replicated`, `Progressing` and `Degraded`, in that order.
 pub fn conditions(o: &Observed) -> Vec<Condition> {
@@ -181,10 +182,19 @@ fn degraded(
     )
 }
 
-/// A condition, keeping the previous transition time while its status holds.
 fn make(o: &Observed, kind: &str, state: &str, why: &str, message: String) -> Condition {
-    let before = o
-        .previous
+    let draft = (kind, state, why, message);
+    condition(o.previous, o.generation, &o.now, draft)
+}
+
+/// A condition, keeping the previous transition time while its status holds.
+pub(super) fn condition(
+    previous: Option<&ReplicatedBrokerStatus>,
+    generation: Option<i64>,
+    now: &Time,
+    (kind, state, why, message): (&str, &str, &str, String),
+) -> Condition {
+    let before = previous
         .and_then(|p| p.conditions.iter().find(|c| c.type_ == kind))
         .filter(|c| c.status == state);
     Condition {
@@ -192,8 +202,8 @@ fn make(o: &Observed, kind: &str, state: &str, why: &str, message: String) -> Co
         status: state.to_string(),
         reason: why.to_string(),
         message,
-        observed_generation: o.generation,
+        observed_generation: generation,
         last_transition_time: before
-            .map_or_else(|| o.now.clone(), |c| c.last_transition_time.clone()),
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone()),
     }
 }

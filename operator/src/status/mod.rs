@@ -72,22 +72,16 @@ pub fn invalid_spec(
     now: Time,
 ) -> ReplicatedBrokerStatus {
     use crate::crd::{condition, reason};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+    let draft = (
+        condition::DEGRADED,
+        "True",
+        reason::INVALID_SPEC,
+        message.to_string(),
+    );
+    let degraded = conditions::condition(previous, generation, &now, draft);
     let mut s = previous.cloned().unwrap_or_default();
-    let since = s
-        .conditions
-        .iter()
-        .find(|c| c.type_ == condition::DEGRADED && c.status == "True")
-        .map_or(now, |c| c.last_transition_time.clone());
     s.conditions.retain(|c| c.type_ != condition::DEGRADED);
-    s.conditions.push(Condition {
-        type_: condition::DEGRADED.to_string(),
-        status: "True".to_string(),
-        reason: reason::INVALID_SPEC.to_string(),
-        message: message.to_string(),
-        observed_generation: generation,
-        last_transition_time: since,
-    });
+    s.conditions.push(degraded);
     s.observed_generation = generation;
     s
 }

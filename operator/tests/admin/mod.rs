@@ -3,7 +3,7 @@
 //! then 200, and `/metrics` counts the reconciles and managed resources.
 
 use crate::support::control_plane::ControlPlane;
-use crate::support::{TestResult, broker, install_crd, namespace, wait_for};
+use crate::support::{TestResult, broker, http_get, install_crd, namespace, wait_for};
 use ferromq_operator::admin::{self, Telemetry};
 use ferromq_operator::crd::ReplicatedBroker;
 use kube::Api;
@@ -11,19 +11,6 @@ use kube::api::PostParams;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The status code and body of `GET path`, or `None` if the request failed.
-async fn fetch(address: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, body.to_string()))
-}
 
 /// The value of the sample named exactly `series` in a metrics text.
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -46,8 +33,14 @@ async fn readyz_turns_200_once_synced_and_metrics_count_reconciles() -> TestResu
     let address = listener.local_addr()?;
     let telemetry = Arc::new(Telemetry::default());
     let _server = tokio::spawn(admin::serve(listener, telemetry.clone()));
-    assert_eq!(fetch(address, "/livez").await.map(|r| r.0), Some(200));
-    assert_eq!(fetch(address, "/readyz").await.map(|r| r.0), Some(503));
+    assert_eq!(
+        http_get(&address.to_string(), "/livez").await.map(|r| r.0),
+        Some(200)
+    );
+    assert_eq!(
+        http_get(&address.to_string(), "/readyz").await.map(|r| r.0),
+        Some(503)
+    );
 
     let run = ferromq_operator::controller::run_with(client.clone(), false, telemetry);
     let _operator = tokio::spawn(async move {
@@ -56,7 +49,7 @@ async fn readyz_turns_200_once_synced_and_metrics_count_reconciles() -> TestResu
         }
     });
     wait_for("/readyz to answer 200", Duration::from_secs(30), || async {
-        (fetch(address, "/readyz").await?.0 == 200).then_some(())
+        (http_get(&address.to_string(), "/readyz").await?.0 == 200).then_some(())
     })
     .await?;
 
@@ -70,7 +63,7 @@ async fn readyz_turns_200_once_synced_and_metrics_count_reconciles() -> TestResu
         "a reconcile counted and a managed resource",
         Duration::from_secs(60),
         || async {
-            let (code, text) = fetch(address, "/metrics").await?;
+            let (code, text) = http_get(&address.to_string(), "/metrics").await?;
             let counted = sample(&text, "ferromq_operator_reconcile_duration_seconds_count")?;
             let managed = sample(&text, "ferromq_operator_managed_resources")?;
             (code == 200 && counted >= 1.0 && managed >= 1.0).then_some(text)

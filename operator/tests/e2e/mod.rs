@@ -8,7 +8,9 @@
 
 use crate::support::control_plane::ControlPlane;
 use crate::support::zookeeper::ZooKeeper;
-use crate::support::{TestResult, broker, install_crd, namespace, start_operator, wait_for};
+use crate::support::{
+    TestResult, broker, http_get, install_crd, namespace, start_operator, wait_for,
+};
 use ferromq_operator::crd::ReplicatedBroker;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -113,18 +115,6 @@ fn start_brokers(
     Ok(Brokers { children, dir })
 }
 
-/// The HTTP status of `GET path` on `addr`.
-async fn http_status(addr: &str, path: &str) -> Option<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.ok()?;
-    let text = String::from_utf8_lossy(&response);
-    text.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Every live broker answers Ready, and its log shows it labelled its pod.
 async fn all_ready(brokers: &Brokers, not: Option<&str>) -> Option<()> {
     for node in brokers
@@ -132,7 +122,7 @@ async fn all_ready(brokers: &Brokers, not: Option<&str>) -> Option<()> {
         .iter()
         .filter(|n| Some(n.id.as_str()) != not)
     {
-        if http_status(&node.admin, "/readyz").await != Some(200) {
+        if http_get(&node.admin, "/readyz").await.map(|r| r.0) != Some(200) {
             return None;
         }
         let log = std::fs::read_to_string(brokers.dir.path().join(format!("{}.log", node.id)));

@@ -90,6 +90,19 @@ pub fn broker(yaml: &str, namespace: &str) -> Result<ReplicatedBroker, Box<dyn s
     Ok(rb)
 }
 
+/// The status code and body of `GET path` on `addr`, or `None` if the
+/// request failed.
+pub async fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_string()))
+}
+
 /// A broker's admin port that answers `POST /step-down` with 200 and
 /// reports each request on the channel, as the real broker would before
 /// handing over.

@@ -1,19 +1,13 @@
 //! `ferromq status`: `GET /status` on every node, shown as one table.
-//!
-//! One GET with `Connection: close` needs no HTTP library: the request is
-//! three lines and the answer is read to its end.
 
 use crate::Failure;
 use anyhow::{Context, anyhow, bail};
+use ferromq_client::admin;
 use serde_json::Value;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// How long one node may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(5);
-/// The largest status document read.
-const MAX_RESPONSE: u64 = 4 * 1024 * 1024;
 
 pub async fn run(admins: &[String]) -> Result<(), Failure> {
     let targets = admins
@@ -54,57 +48,11 @@ fn parse_admin(raw: &str) -> anyhow::Result<String> {
 }
 
 async fn fetch(target: &str) -> anyhow::Result<Value> {
-    let body = tokio::time::timeout(TIMEOUT, get(target, "/status"))
-        .await
-        .map_err(|_| anyhow!("no answer within {TIMEOUT:?}"))??;
-    serde_json::from_slice(&body).context("status is not JSON")
-}
-
-/// A plain HTTP/1.1 GET; the body of a 200 answer.
-async fn get(target: &str, path: &str) -> anyhow::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect(target).await?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {target}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.take(MAX_RESPONSE).read_to_end(&mut response).await?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("malformed HTTP response")?;
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let body = response[split + 4..].to_vec();
-    let status_line = head.lines().next().unwrap_or_default();
-    if status_line.split_whitespace().nth(1) != Some("200") {
-        bail!("GET {path} answered {status_line:?}");
+    let answer = admin::get(target, "/status", TIMEOUT).await?;
+    if answer.status != 200 {
+        bail!("GET /status answered {}", answer.status);
     }
-    if head.contains("transfer-encoding: chunked") {
-        return dechunk(&body);
-    }
-    Ok(body)
-}
-
-/// Decodes a chunked body (`size\r\ndata\r\n ... 0\r\n\r\n`).
-fn dechunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = raw
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("bad chunk")?;
-        let size_text = String::from_utf8_lossy(&raw[..eol]);
-        let size_hex = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16).context("bad chunk size")?;
-        if size == 0 {
-            return Ok(out);
-        }
-        let data = raw
-            .get(eol + 2..eol + 2 + size)
-            .context("truncated chunk")?;
-        out.extend_from_slice(data);
-        raw = raw.get(eol + 4 + size..).context("truncated chunk")?;
-    }
+    serde_json::from_slice(&answer.body).context("status is not JSON")
 }
 
 fn row(target: &str, status: &Value) -> [String; 6] {
@@ -173,13 +121,11 @@ mod tests {
     }
 
     #[test]
-    fn admin_addresses_and_chunks() {
+    fn admin_addresses() {
         assert_eq!(
             parse_admin("http://h1:8161/").ok().as_deref(),
             Some("h1:8161")
         );
         assert!(parse_admin("http://h1").is_err() && parse_admin("http://:1").is_err());
-        let body = dechunk(b"4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n").ok();
-        assert_eq!(body.as_deref(), Some(&b"{\"a\":1}"[..]));
     }
 }
