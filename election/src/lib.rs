@@ -61,6 +61,11 @@ pub struct NodeRecord {
     /// False for a while after a master stepped down for lack of a
     /// quorum, or handed over, so that another node takes over.
     pub eligible: bool,
+    /// On Kubernetes, the UID of the pod the node runs in: a record left by
+    /// a pod's previous incarnation (its session not yet expired) is not
+    /// taken for the new pod's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
 }
 
 /// The elected master.
@@ -98,10 +103,18 @@ mod tests {
             position: Position { epoch: 2, index: 7 },
             zk_epoch: 2,
             eligible: true,
+            pod_uid: None,
         };
         let text = serde_json::to_string(&r)?;
         assert!(text.contains("\"state\":\"candidate\""), "{text}");
+        assert!(!text.contains("pod_uid"), "{text}");
         assert_eq!(serde_json::from_str::<NodeRecord>(&text)?, r);
+        let on_pod = NodeRecord {
+            pod_uid: Some("6f1c".into()),
+            ..r
+        };
+        let text = serde_json::to_string(&on_pod)?;
+        assert_eq!(serde_json::from_str::<NodeRecord>(&text)?, on_pod);
         assert_eq!(parse_epoch(b" 12\n"), Some(12));
         assert_eq!(parse_epoch(b""), Some(0));
         assert_eq!(parse_epoch(b"x"), None);

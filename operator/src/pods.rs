@@ -11,6 +11,8 @@ pub const REVISION_LABEL: &str = "controller-revision-hash";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodView {
     pub name: String,
+    /// `metadata.uid`: a new pod of the same name has a new one.
+    pub uid: Option<String>,
     /// Its `controller-revision-hash`, compared with the StatefulSet's
     /// `updateRevision` to find pods still on the old template.
     pub revision: Option<String>,
@@ -33,6 +35,7 @@ impl PodView {
             .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
         PodView {
             name: pod.metadata.name.clone().unwrap_or_default(),
+            uid: pod.metadata.uid.clone(),
             revision: label(REVISION_LABEL),
             ready,
             terminating: pod.metadata.deletion_timestamp.is_some(),
@@ -54,6 +57,7 @@ pub(crate) mod fixtures {
     pub fn pod(name: &str, revision: &str, role: &str) -> PodView {
         PodView {
             name: name.to_string(),
+            uid: None,
             revision: Some(revision.to_string()),
             ready: true,
             terminating: false,
@@ -71,12 +75,14 @@ mod tests {
         let pod: Pod = serde_json::from_value(serde_json::json!({
             "metadata": {
                 "name": "orders-1",
+                "uid": "6f1c",
                 "labels": {"controller-revision-hash": "orders-abc", "ferromq.io/role": "replica"},
             },
             "status": {"conditions": [{"type": "Ready", "status": "True"}]},
         }))?;
         let view = PodView::from_pod(&pod);
         assert_eq!(view.name, "orders-1");
+        assert_eq!(view.uid.as_deref(), Some("6f1c"));
         assert_eq!(view.revision.as_deref(), Some("orders-abc"));
         assert_eq!(view.role.as_deref(), Some("replica"));
         assert!(view.available());

@@ -7,7 +7,7 @@ mod admin;
 mod e2e;
 mod support;
 
-use ferromq_election::NodeState;
+use ferromq_election::{NodeRecord, NodeState};
 use ferromq_operator::crd::{ReplicatedBroker, condition, reason};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
@@ -277,12 +277,29 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
         .into_iter()
         .map(|(n, (u, _, _))| (n, u))
         .collect();
+    // Brokers on Kubernetes put their pod's UID in their records (POD_UID).
+    // A replaced pod's record stays the old pod's until the new broker
+    // registers, as an ephemeral znode outlives a killed broker by its
+    // session timeout.
+    let on_pod = |uids: &BTreeMap<String, String>, name: &str, state, index| NodeRecord {
+        pod_uid: uids.get(name).cloned(),
+        ..node(name, state, index, &admin)
+    };
+    for name in ["orders-0", "orders-1", "orders-2"] {
+        let state = if name == "orders-0" {
+            NodeState::Master
+        } else {
+            NodeState::Replica
+        };
+        election.set_node(&on_pod(&uids, name, state, 10)).await?;
+    }
     let patch = serde_json::json!({"spec": {"image": "ferromq/ferromq:new"}});
     api.patch("orders", &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
 
-    // Each replaced replica comes back 6 entries behind and catches up
-    // 3 s later: nothing else may be replaced meanwhile.
+    // Each replaced replica's broker registers 6 entries behind some time
+    // after its pod appears and catches up 3 s later: nothing else may be
+    // replaced meanwhile.
     let mut steps: Vec<(String, Instant)> = Vec::new();
     let mut lagging: Vec<(String, Instant)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -299,10 +316,10 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
         if step_downs.try_recv().is_ok() && !steps.iter().any(|(s, _)| s == "step-down") {
             steps.push(("step-down".into(), Instant::now()));
             election
-                .set_node(&node("orders-0", NodeState::Replica, 10, &admin))
+                .set_node(&on_pod(&uids, "orders-0", NodeState::Replica, 10))
                 .await?;
             election
-                .set_node(&node("orders-2", NodeState::Master, 10, &admin))
+                .set_node(&on_pod(&uids, "orders-2", NodeState::Master, 10))
                 .await?;
             election.set_master("orders-2", 2, &admin).await?;
         }
@@ -312,7 +329,7 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
                 steps.push((name.clone(), Instant::now()));
                 if name != "orders-0" {
                     election
-                        .set_node(&node(&name, NodeState::Replica, 4, &admin))
+                        .set_node(&on_pod(&uids, &name, NodeState::Replica, 4))
                         .await?;
                     lagging.push((name, Instant::now()));
                 }
@@ -321,7 +338,7 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
         for (name, since) in &lagging {
             if since.elapsed() > Duration::from_secs(3) {
                 election
-                    .set_node(&node(name, NodeState::Replica, 10, &admin))
+                    .set_node(&on_pod(&uids, name, NodeState::Replica, 10))
                     .await?;
             }
         }

@@ -67,6 +67,7 @@ impl Shared {
             position,
             zk_epoch,
             eligible: true,
+            pod_uid: self.cluster.pod.as_ref().and_then(|p| p.uid.clone()),
         }
     }
 }

@@ -23,11 +23,14 @@ const PATCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Between attempts after a failed patch.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
 
-/// The pod this broker runs in (`POD_NAME`, `POD_NAMESPACE`).
+/// The pod this broker runs in (`POD_NAME`, `POD_NAMESPACE`, `POD_UID`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodRef {
     pub name: String,
     pub namespace: String,
+    /// Written into the node's ZooKeeper record, so that the operator can
+    /// tell this incarnation's record from one the pod's predecessor left.
+    pub uid: Option<String>,
 }
 
 #[derive(Debug, Error)]

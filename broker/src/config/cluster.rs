@@ -106,8 +106,19 @@ pub(super) fn load(s: &Settings, node_id: &str) -> Result<Option<ClusterConfig>,
 
 fn pod(s: &Settings) -> Result<Option<PodRef>, ConfigError> {
     let set = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let uid = set(&s.pod_uid);
     match (set(&s.pod_name), set(&s.pod_namespace)) {
-        (Some(name), Some(namespace)) => Ok(Some(PodRef { name, namespace })),
+        (Some(name), Some(namespace)) => Ok(Some(PodRef {
+            name,
+            namespace,
+            uid,
+        })),
+        (None, None) if uid.is_some() => Err(ConfigError::Invalid(format!(
+            "{} names a pod's UID: it needs {} and {} too",
+            setting("pod_uid"),
+            setting("pod_name"),
+            setting("pod_namespace")
+        ))),
         (None, None) => Ok(None),
         _ => Err(ConfigError::Invalid(format!(
             "{} and {} go together: set both (POD_NAME and POD_NAMESPACE from the downward API) or neither",
@@ -172,11 +183,14 @@ mod tests {
             "orders-0",
             "--pod-namespace",
             "shop",
+            "--pod-uid",
+            "6f1c",
         ])?
         .ok_or(ConfigError::Invalid("no cluster".into()))?;
         let pod = PodRef {
             name: "orders-0".into(),
             namespace: "shop".into(),
+            uid: Some("6f1c".into()),
         };
         assert_eq!(c.pod, Some(pod));
         Ok(())
@@ -191,6 +205,7 @@ mod tests {
             &["--zk-address", "h:1", "--sync", "quorum_dsk"],
             &["--zk-address", "h:1", "--replicas", "0"],
             &["--zk-address", "h:1", "--pod-name", "orders-0"],
+            &["--zk-address", "h:1", "--pod-uid", "6f1c"],
         ];
         for args in bad {
             let err = load_args(args)

@@ -114,6 +114,11 @@ pub struct Settings {
     /// The namespace of `pod_name`.
     #[arg(long, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
     pub pod_namespace: Option<String>,
+    /// The UID of `pod_name` (downward API `metadata.uid`), put in the
+    /// node's ZooKeeper record so that the operator's rollout waits for this
+    /// incarnation's own record.
+    #[arg(long, env = "POD_UID", value_name = "UID")]
+    pub pod_uid: Option<String>,
 }
 
 /// The broker's configuration, defaults applied and checked.
@@ -166,7 +171,8 @@ impl Settings {
             quorum_timeout,
             log_retain,
             pod_name,
-            pod_namespace
+            pod_namespace,
+            pod_uid
         )
     }
 

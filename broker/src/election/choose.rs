@@ -73,6 +73,7 @@ mod tests {
             position: Position { epoch, index },
             zk_epoch: 5,
             eligible: true,
+            pod_uid: None,
         }
     }
 

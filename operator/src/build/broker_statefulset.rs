@@ -69,6 +69,7 @@ fn broker_container(c: &Cluster) -> Container {
         env: Some(vec![
             field_env("POD_NAME", "metadata.name"),
             field_env("POD_NAMESPACE", "metadata.namespace"),
+            field_env("POD_UID", "metadata.uid"),
         ]),
         ports: Some(vec![
             port("stomp", ports::STOMP),

@@ -180,6 +180,7 @@ pub(crate) mod fixtures {
             position: Position { epoch, index },
             zk_epoch: epoch,
             eligible: true,
+            pod_uid: None,
         }
     }
 

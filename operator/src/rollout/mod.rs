@@ -50,6 +50,13 @@ pub fn outdated<'a>(pods: &'a [PodView], update_revision: &str) -> Vec<&'a PodVi
     old
 }
 
+/// A record naming another pod UID than the pod's was left by the pod's
+/// previous incarnation, whose session has not expired yet. A record without
+/// a UID (a broker not told its pod's) is taken as it is.
+fn stale(record_uid: Option<&str>, pod_uid: Option<&str>) -> bool {
+    matches!((record_uid, pod_uid), (Some(r), Some(p)) if r != p)
+}
+
 fn ordinal(pod: &str) -> Option<u32> {
     pod.rsplit_once('-').and_then(|(_, n)| n.parse().ok())
 }
@@ -82,6 +89,12 @@ pub fn next_action(r: Rollout) -> RolloutAction {
     for pod in r.pods.iter().filter(|p| p.name != master.id) {
         match election.nodes.get(&pod.name) {
             None => return RolloutAction::Wait(format!("pod {} is not registered", pod.name)),
+            Some(node) if stale(node.pod_uid.as_deref(), pod.uid.as_deref()) => {
+                return RolloutAction::Wait(format!(
+                    "pod {} is new; its node record is still the previous pod's",
+                    pod.name
+                ));
+            }
             Some(node) if node.state != NodeState::Replica => {
                 return RolloutAction::Wait(format!(
                     "pod {} is {}, not a replica",

@@ -208,6 +208,45 @@ fn a_single_broker_is_replaced_without_a_handover() {
 }
 
 #[test]
+fn a_record_left_by_the_previous_pod_is_not_the_new_pods() {
+    let mut e = settled();
+    if let Some(n) = e.nodes.get_mut("o-2") {
+        n.pod_uid = Some("uid-old".into());
+    }
+    let mut new_pod = pod("o-2", "new", "replica");
+    new_pod.uid = Some("uid-new".into());
+    let mut pods = [
+        pod("o-0", "old", "master"),
+        pod("o-1", "old", "replica"),
+        new_pod,
+    ];
+    let decide = |pods: &[PodView], e: &Election| {
+        next_action(Rollout {
+            update_revision: Some("new"),
+            pods,
+            replicas: 3,
+            election: Some(e),
+        })
+    };
+    assert_eq!(
+        decide(&pods, &e),
+        wait("pod o-2 is new; its node record is still the previous pod's")
+    );
+    // The new pod's broker registers: now its own record counts.
+    if let Some(n) = e.nodes.get_mut("o-2") {
+        n.pod_uid = Some("uid-new".into());
+    }
+    assert_eq!(decide(&pods, &e), delete("o-1"));
+    // A broker that was not told its pod's UID is taken at its word.
+    if let Some(n) = e.nodes.get_mut("o-2") {
+        n.pod_uid = None;
+    }
+    assert_eq!(decide(&pods, &e), delete("o-1"));
+    pods[2].uid = None;
+    assert_eq!(decide(&pods, &e), delete("o-1"));
+}
+
+#[test]
 fn outdated_pods_highest_ordinal_first() {
     let pods = [
         pod("o-2", "a", ""),

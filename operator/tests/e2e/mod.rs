@@ -7,7 +7,7 @@
 //! has put its pod's label right.
 
 use crate::support::control_plane::ControlPlane;
-use crate::support::zookeeper::ZooKeeper;
+use crate::support::zookeeper::{FakeElection, ZooKeeper};
 use crate::support::{
     TestResult, broker, http_get, install_crd, namespace, start_operator, wait_for,
 };
@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -62,6 +63,7 @@ fn start_brokers(
     zk: &str,
     path: &str,
     ns: &str,
+    uids: &BTreeMap<String, String>,
     kubeconfig: &Path,
 ) -> Result<Brokers, Box<dyn std::error::Error>> {
     let bin = broker_bin();
@@ -83,6 +85,7 @@ fn start_brokers(
         let child = Command::new(&bin)
             .env("POD_NAME", &id)
             .env("POD_NAMESPACE", ns)
+            .env("POD_UID", uids.get(&id).map(String::as_str).unwrap_or(""))
             .env("KUBECONFIG", kubeconfig)
             .arg("--data-dir")
             .arg(&data)
@@ -184,7 +187,21 @@ async fn status_label_and_endpoints_follow_a_real_failover() -> TestResult {
     Api::<ReplicatedBroker>::namespaced(client.clone(), ns)
         .create(&PostParams::default(), &broker(&yaml, ns)?)
         .await?;
-    let mut brokers = start_brokers(&zk.connect, &path, ns, &cp.kubeconfig)?;
+    // The pods' UIDs, as the downward API would give them (POD_UID).
+    let uids = wait_for("the three broker pods", Duration::from_secs(60), || async {
+        let pods = Api::<Pod>::namespaced(client.clone(), ns)
+            .list(&ListParams::default().labels("app.kubernetes.io/component=broker"))
+            .await
+            .ok()?;
+        let uids: BTreeMap<String, String> = pods
+            .items
+            .iter()
+            .filter_map(|p| Some((p.metadata.name.clone()?, p.metadata.uid.clone()?)))
+            .collect();
+        (uids.len() == 3).then_some(uids)
+    })
+    .await?;
+    let mut brokers = start_brokers(&zk.connect, &path, ns, &uids, &cp.kubeconfig)?;
     let first = wait_for(
         "a master in status, label and endpoints",
         Duration::from_secs(90),
@@ -215,6 +232,13 @@ async fn status_label_and_endpoints_follow_a_real_failover() -> TestResult {
         || all_ready(&brokers, Some(&first)),
     )
     .await?;
+    // Each broker's ZooKeeper record names its pod's UID, which is how the
+    // operator's rollout tells a new pod's record from its predecessor's.
+    let records = FakeElection::connect(&zk.connect, &path).await?;
+    for (id, uid) in uids.iter().filter(|(id, _)| **id != first) {
+        let record = records.get_node(id).await;
+        assert_eq!(record.and_then(|r| r.pod_uid).as_ref(), Some(uid), "{id}");
+    }
     eprintln!("master {first} killed; {second} took over");
     Ok(())
 }

@@ -96,6 +96,7 @@ pub fn node(id: &str, state: NodeState, index: u64, admin: &str) -> NodeRecord {
         position: Position { epoch: 1, index },
         zk_epoch: 1,
         eligible: true,
+        pod_uid: None,
     }
 }
 
@@ -120,6 +121,13 @@ impl FakeElection {
             Err(zk::Error::NodeExists) => self.client.set_data(path, data, None).await.map(|_| ()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The record `id` has now, as the operator would read it.
+    pub async fn get_node(&self, id: &str) -> Option<NodeRecord> {
+        let path = format!("{}/nodes/{id}", self.root);
+        let (data, _) = self.client.get_data(&path).await.ok()?;
+        serde_json::from_slice(&data).ok()
     }
 
     pub async fn set_node(&self, record: &NodeRecord) -> Result<(), zk::Error> {

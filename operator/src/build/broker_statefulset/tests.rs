@@ -124,7 +124,8 @@ fn container_runs_the_broker_with_its_ports_env_and_mounts() {
         env,
         [
             ("POD_NAME", Some("metadata.name")),
-            ("POD_NAMESPACE", Some("metadata.namespace"))
+            ("POD_NAMESPACE", Some("metadata.namespace")),
+            ("POD_UID", Some("metadata.uid"))
         ]
     );
     let mounts: Vec<(&str, &str)> = container
