@@ -31,6 +31,14 @@ pub struct Args {
     #[arg(long, value_name = "OPTIONS", default_value = "randomize=false")]
     pub failover_options: String,
 
+    /// Give every broker node the bench starts this many CPUs (a cgroup CFS
+    /// quota of its own; a peer cluster's script gets three times it), so
+    /// that a cluster's nodes are compared with a standalone node of the
+    /// same size, as on machines of their own. Needs root and a cgroup CPU
+    /// controller. ZooKeeper and the clients are not limited.
+    #[arg(long, value_name = "CPUS")]
+    pub cpus_per_node: Option<f64>,
+
     /// Measure an already running STOMP broker at HOST:PORT instead of
     /// starting ferromq.
     #[arg(long, value_name = "HOST:PORT")]

@@ -6,11 +6,13 @@
 //! node names it as `master`. A node that merely claims mastership (a
 //! deposed one that has not noticed yet) does not count.
 
+use crate::cpu_budget::CpuBudget;
 use crate::node::{Coordinates, Node, position};
 use crate::peers::temp_dir;
 use crate::zookeeper::Ensemble;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -29,13 +31,19 @@ pub struct Cluster {
 
 impl Cluster {
     /// Starts ZooKeeper and the three brokers, and waits for a master.
-    pub async fn start(bin: &Path, scripts: &Path, work_dir: &Path) -> Result<Cluster> {
+    pub async fn start(
+        bin: &Path,
+        scripts: &Path,
+        work_dir: &Path,
+        cpu: Option<&Arc<CpuBudget>>,
+    ) -> Result<Cluster> {
         let zk = Ensemble::start(scripts, work_dir).await?;
         let dir = temp_dir(work_dir, "cluster")?;
         let coords = Coordinates {
             bin: bin.to_path_buf(),
             zk_address: zk.connect_string(),
             zk_path: format!("/ferromq/bench-{}", std::process::id()),
+            cpu: cpu.cloned(),
         };
         let mut nodes = Vec::with_capacity(3);
         for i in 1..=3 {

@@ -8,6 +8,7 @@ mod baselines;
 mod cli;
 mod client;
 mod cluster;
+mod cpu_budget;
 mod e2e;
 mod failover;
 mod http;
@@ -50,20 +51,29 @@ async fn main() -> Result<()> {
     peers.dedup();
     subjects.extend(peers.into_iter().map(Subject::Peer));
 
+    let budget = args
+        .cpus_per_node
+        .map(cpu_budget::CpuBudget::new)
+        .transpose()?
+        .map(std::sync::Arc::new);
     let mut columns = Vec::new();
     let mut stalls = None;
     for subject in subjects {
-        let (column, report) = measure::measure(&args, subject).await;
+        let (column, report) = measure::measure(&args, subject, budget.as_ref()).await;
         columns.push(column);
         stalls = stalls.or(report);
     }
     let heading = format!(
         "ferromq-bench{}: {} B persistent SENDs with a receipt each; up to {} messages or {} s \
-         per workload, a fresh queue each",
+         per workload, a fresh queue each{}",
         if args.cluster { " --cluster" } else { "" },
         args.body_size,
         args.messages,
-        args.duration
+        args.duration,
+        match &budget {
+            Some(b) => format!("; every broker node limited to {} CPUs", b.cpus()),
+            None => String::new(),
+        }
     );
     let clients = if args.cluster {
         cluster_clients(&args)

@@ -5,12 +5,14 @@
 use crate::cli::{Args, Flavor, PeerKind};
 use crate::client::Endpoint;
 use crate::cluster::{Cluster, ELECTION};
+use crate::cpu_budget::CpuBudget;
 use crate::failover::{self, StallReport};
 use crate::peers::{self, Broker};
 use crate::report::Column;
 use crate::workloads::{self, Outcome, Plan, Workload};
 use anyhow::{Context, Result};
 use bytes::Bytes;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What to measure, in the order of the table's columns.
@@ -47,7 +49,11 @@ enum Running {
 
 /// Measures one subject. Never fails: what went wrong is recorded in the
 /// column. The failover report comes only from the cluster.
-pub async fn measure(args: &Args, subject: Subject) -> (Column, Option<StallReport>) {
+pub async fn measure(
+    args: &Args,
+    subject: Subject,
+    cpu: Option<&Arc<CpuBudget>>,
+) -> (Column, Option<StallReport>) {
     let ep = Endpoint {
         addr: String::new(),
         login: args.login.clone(),
@@ -60,7 +66,7 @@ pub async fn measure(args: &Args, subject: Subject) -> (Column, Option<StallRepo
         unavailable: None,
         results: Vec::new(),
     };
-    let (mut running, mut plan) = match start(args, &subject, &ep).await {
+    let (mut running, mut plan) = match start(args, &subject, &ep, cpu).await {
         Ok(started) => started,
         Err(e) => {
             eprintln!("{name}: not measured: {e:#}");
@@ -126,18 +132,24 @@ pub async fn measure(args: &Args, subject: Subject) -> (Column, Option<StallRepo
 }
 
 /// Starts the subject and says how to reach it.
-async fn start(args: &Args, subject: &Subject, ep: &Endpoint) -> Result<(Running, Plan)> {
+async fn start(
+    args: &Args,
+    subject: &Subject,
+    ep: &Endpoint,
+    cpu: Option<&Arc<CpuBudget>>,
+) -> Result<(Running, Plan)> {
     let (running, addr, flavor, failover) = match subject {
         Subject::Ferromq => {
             let bin = peers::ferromq_bin(args.broker_bin.as_deref())?;
-            let broker = Broker::start_ferromq(&bin, &args.work_dir(), ep).await?;
+            let broker =
+                Broker::start_ferromq(&bin, &args.work_dir(), ep, cpu.map(|c| &**c)).await?;
             let url = args.cluster.then(|| format!("tcp://{}", broker.addr));
             let addr = broker.addr.clone();
             (Running::Broker(broker), addr, Flavor::Ferromq, url)
         }
         Subject::Cluster => {
             let bin = peers::ferromq_bin(args.broker_bin.as_deref())?;
-            let mut cluster = Cluster::start(&bin, &args.peers_dir, &args.work_dir()).await?;
+            let mut cluster = Cluster::start(&bin, &args.peers_dir, &args.work_dir(), cpu).await?;
             let m = cluster.master(ELECTION).await?;
             let addr = cluster.node(m).client.clone();
             let url = cluster.failover_url(&args.failover_options);
@@ -151,8 +163,16 @@ async fn start(args: &Args, subject: &Subject, ep: &Endpoint) -> Result<(Running
         }
         Subject::Peer(kind) => {
             let work_dir = args.work_dir();
-            let broker =
-                Broker::start_peer(*kind, args.cluster, &args.peers_dir, &work_dir, ep).await?;
+            let cluster = args.cluster;
+            let broker = Broker::start_peer(
+                *kind,
+                cluster,
+                &args.peers_dir,
+                &work_dir,
+                ep,
+                cpu.map(|c| &**c),
+            )
+            .await?;
             let (addr, flavor) = (broker.addr.clone(), broker.flavor);
             (Running::Broker(broker), addr, flavor, None)
         }

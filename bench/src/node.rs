@@ -6,12 +6,14 @@
 //! ports and data directory across a kill -9 and restart, as a real host
 //! would: the restarted node rejoins as itself.
 
+use crate::cpu_budget::CpuBudget;
 use crate::http;
 use crate::process::{Process, clear_ferromq_env, free_port_on};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a node may take to answer `/status` after it starts.
@@ -24,6 +26,8 @@ pub struct Coordinates {
     pub bin: PathBuf,
     pub zk_address: String,
     pub zk_path: String,
+    /// Each node's CPU limit, with `--cpus-per-node`.
+    pub cpu: Option<Arc<CpuBudget>>,
 }
 
 pub struct Node {
@@ -80,6 +84,9 @@ impl Node {
             .args(["--zk-address", &c.zk_address, "--zk-path", &c.zk_path])
             .args(["--zk-session-timeout", "2s", "--replicas", "3"])
             .args(["--sync", "quorum_disk"]);
+        if let Some(cpu) = &c.cpu {
+            cmd = cpu.confine(&self.id, 1, &cmd)?;
+        }
         self.starts += 1;
         let log = self.dir.join(format!("broker-{}.log", self.starts));
         let mut process = Process::spawn(&format!("ferromq {}", self.id), cmd, &log)?;

@@ -5,6 +5,7 @@
 
 use crate::cli::{Flavor, PeerKind};
 use crate::client::{Endpoint, connect, disconnect};
+use crate::cpu_budget::CpuBudget;
 use crate::http::status_code;
 use crate::process::{Process, clear_ferromq_env, free_port, free_port_range};
 use anyhow::{Context, Result, bail};
@@ -40,7 +41,12 @@ impl Broker {
 
     /// Starts `ferromq-broker` with a fresh data dir under `work_dir` and
     /// waits for `GET /readyz` = 200 and a STOMP handshake.
-    pub async fn start_ferromq(bin: &Path, work_dir: &Path, ep: &Endpoint) -> Result<Broker> {
+    pub async fn start_ferromq(
+        bin: &Path,
+        work_dir: &Path,
+        ep: &Endpoint,
+        cpu: Option<&CpuBudget>,
+    ) -> Result<Broker> {
         let dir = temp_dir(work_dir, "ferromq")?;
         let data = dir.path().join("data");
         let addr = format!("127.0.0.1:{}", free_port()?);
@@ -51,6 +57,9 @@ impl Broker {
             .arg(&data)
             .args(["--listen", &addr, "--admin-listen", &admin])
             .args(["--node-id", "bench"]);
+        if let Some(cpu) = cpu {
+            cmd = cpu.confine("standalone", 1, &cmd)?;
+        }
         let log = dir.path().join("broker.log");
         let mut process = Process::spawn("ferromq", cmd, &log)?;
         let ep = Endpoint {
@@ -83,6 +92,7 @@ impl Broker {
         scripts: &Path,
         work_dir: &Path,
         ep: &Endpoint,
+        cpu: Option<&CpuBudget>,
     ) -> Result<Broker> {
         let launch = Launch::of(kind, cluster);
         let name = launch.script;
@@ -97,6 +107,9 @@ impl Broker {
         let data = dir.path().join("data");
         let mut cmd = Command::new("sh");
         cmd.arg(&script).arg("run").arg(&data).arg(port.to_string());
+        if let Some(cpu) = cpu {
+            cmd = cpu.confine(name, launch.nodes, &cmd)?;
+        }
         let log = dir.path().join(format!("{name}.log"));
         let mut process = Process::spawn(name, cmd, &log)?;
         let ep = Endpoint {
@@ -164,6 +177,8 @@ struct Launch {
     ports: u16,
     /// The script creates DIR/ready once the broker may be used.
     ready_file: bool,
+    /// Broker nodes the script starts.
+    nodes: u32,
 }
 
 impl Launch {
@@ -175,18 +190,21 @@ impl Launch {
                 script: "rabbitmq-cluster",
                 ports: 14,
                 ready_file: true,
+                nodes: 3,
             },
             // STOMP, AMQP, distribution, epmd.
             (PeerKind::Rabbitmq, false) => Launch {
                 script: "rabbitmq",
                 ports: 4,
                 ready_file: false,
+                nodes: 1,
             },
             // ActiveMQ 5.17 has no replicated store: single node either way.
             (PeerKind::Activemq, _) => Launch {
                 script: "activemq",
                 ports: 4,
                 ready_file: false,
+                nodes: 1,
             },
         }
     }
