@@ -12,7 +12,6 @@ use crate::peers::temp_dir;
 use crate::zookeeper::Ensemble;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -35,7 +34,7 @@ impl Cluster {
         bin: &Path,
         scripts: &Path,
         work_dir: &Path,
-        cpu: Option<&Arc<CpuBudget>>,
+        cpu: Option<&CpuBudget>,
     ) -> Result<Cluster> {
         let zk = Ensemble::start(scripts, work_dir).await?;
         let dir = temp_dir(work_dir, "cluster")?;

@@ -12,6 +12,7 @@
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 /// CFS period; the quota is `cpus` of it. Short, so that a throttled
 /// node waits milliseconds, not a large part of 100 ms.
@@ -25,13 +26,18 @@ enum Layout {
     V2,
 }
 
-/// The bench's own cgroup directory and the quota each node gets; its
-/// groups are removed when it drops (shared by `Arc`, so once).
-#[derive(Debug)]
+/// The quota each node gets, and the bench's own cgroup directory; a
+/// clone shares the directory, which is removed when the last one drops.
+#[derive(Debug, Clone)]
 pub struct CpuBudget {
+    groups: Arc<Groups>,
+    cpus: f64,
+}
+
+#[derive(Debug)]
+struct Groups {
     root: PathBuf,
     layout: Layout,
-    cpus: f64,
 }
 
 impl CpuBudget {
@@ -61,7 +67,10 @@ impl CpuBudget {
         if layout == Layout::V2 {
             write(&root.join("cgroup.subtree_control"), "+cpu")?;
         }
-        Ok(CpuBudget { root, layout, cpus })
+        Ok(CpuBudget {
+            groups: Arc::new(Groups { root, layout }),
+            cpus,
+        })
     }
 
     pub fn cpus(&self) -> f64 {
@@ -70,12 +79,24 @@ impl CpuBudget {
 
     /// `cmd`, run inside group `name` limited to `nodes` times the budget
     /// (a script that starts a whole peer cluster gets one group for all
-    /// its nodes).
-    pub fn confine(&self, name: &str, nodes: u32, cmd: &Command) -> Result<Command> {
-        let group = self.root.join(name);
+    /// its nodes); `cmd` itself without a budget.
+    pub fn confine(
+        budget: Option<&CpuBudget>,
+        name: &str,
+        nodes: u32,
+        cmd: Command,
+    ) -> Result<Command> {
+        match budget {
+            Some(b) => b.wrap(name, nodes, &cmd),
+            None => Ok(cmd),
+        }
+    }
+
+    fn wrap(&self, name: &str, nodes: u32, cmd: &Command) -> Result<Command> {
+        let group = self.groups.root.join(name);
         std::fs::create_dir_all(&group).with_context(|| format!("creating {}", group.display()))?;
         let quota = (self.cpus * f64::from(nodes) * PERIOD_US as f64).round() as u64;
-        match self.layout {
+        match self.groups.layout {
             Layout::V1 => {
                 write(&group.join("cpu.cfs_period_us"), &PERIOD_US.to_string())?;
                 write(&group.join("cpu.cfs_quota_us"), &quota.to_string())?;
@@ -101,7 +122,7 @@ impl CpuBudget {
     }
 }
 
-impl Drop for CpuBudget {
+impl Drop for Groups {
     /// Removes the groups; one whose processes still run stays (rmdir
     /// refuses it) and is named.
     fn drop(&mut self) {

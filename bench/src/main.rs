@@ -54,8 +54,7 @@ async fn main() -> Result<()> {
     let budget = args
         .cpus_per_node
         .map(cpu_budget::CpuBudget::new)
-        .transpose()?
-        .map(std::sync::Arc::new);
+        .transpose()?;
     let mut columns = Vec::new();
     let mut stalls = None;
     for subject in subjects {

@@ -12,7 +12,6 @@ use crate::report::Column;
 use crate::workloads::{self, Outcome, Plan, Workload};
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What to measure, in the order of the table's columns.
@@ -52,7 +51,7 @@ enum Running {
 pub async fn measure(
     args: &Args,
     subject: Subject,
-    cpu: Option<&Arc<CpuBudget>>,
+    cpu: Option<&CpuBudget>,
 ) -> (Column, Option<StallReport>) {
     let ep = Endpoint {
         addr: String::new(),
@@ -136,13 +135,12 @@ async fn start(
     args: &Args,
     subject: &Subject,
     ep: &Endpoint,
-    cpu: Option<&Arc<CpuBudget>>,
+    cpu: Option<&CpuBudget>,
 ) -> Result<(Running, Plan)> {
     let (running, addr, flavor, failover) = match subject {
         Subject::Ferromq => {
             let bin = peers::ferromq_bin(args.broker_bin.as_deref())?;
-            let broker =
-                Broker::start_ferromq(&bin, &args.work_dir(), ep, cpu.map(|c| &**c)).await?;
+            let broker = Broker::start_ferromq(&bin, &args.work_dir(), ep, cpu).await?;
             let url = args.cluster.then(|| format!("tcp://{}", broker.addr));
             let addr = broker.addr.clone();
             (Running::Broker(broker), addr, Flavor::Ferromq, url)
@@ -163,16 +161,9 @@ async fn start(
         }
         Subject::Peer(kind) => {
             let work_dir = args.work_dir();
-            let cluster = args.cluster;
-            let broker = Broker::start_peer(
-                *kind,
-                cluster,
-                &args.peers_dir,
-                &work_dir,
-                ep,
-                cpu.map(|c| &**c),
-            )
-            .await?;
+            let broker =
+                Broker::start_peer(*kind, args.cluster, &args.peers_dir, &work_dir, ep, cpu)
+                    .await?;
             let (addr, flavor) = (broker.addr.clone(), broker.flavor);
             (Running::Broker(broker), addr, flavor, None)
         }

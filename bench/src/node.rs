@@ -13,7 +13,6 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a node may take to answer `/status` after it starts.
@@ -27,7 +26,7 @@ pub struct Coordinates {
     pub zk_address: String,
     pub zk_path: String,
     /// Each node's CPU limit, with `--cpus-per-node`.
-    pub cpu: Option<Arc<CpuBudget>>,
+    pub cpu: Option<CpuBudget>,
 }
 
 pub struct Node {
@@ -84,9 +83,7 @@ impl Node {
             .args(["--zk-address", &c.zk_address, "--zk-path", &c.zk_path])
             .args(["--zk-session-timeout", "2s", "--replicas", "3"])
             .args(["--sync", "quorum_disk"]);
-        if let Some(cpu) = &c.cpu {
-            cmd = cpu.confine(&self.id, 1, &cmd)?;
-        }
+        let cmd = CpuBudget::confine(c.cpu.as_ref(), &self.id, 1, cmd)?;
         self.starts += 1;
         let log = self.dir.join(format!("broker-{}.log", self.starts));
         let mut process = Process::spawn(&format!("ferromq {}", self.id), cmd, &log)?;

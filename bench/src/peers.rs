@@ -57,9 +57,7 @@ impl Broker {
             .arg(&data)
             .args(["--listen", &addr, "--admin-listen", &admin])
             .args(["--node-id", "bench"]);
-        if let Some(cpu) = cpu {
-            cmd = cpu.confine("standalone", 1, &cmd)?;
-        }
+        let cmd = CpuBudget::confine(cpu, "standalone", 1, cmd)?;
         let log = dir.path().join("broker.log");
         let mut process = Process::spawn("ferromq", cmd, &log)?;
         let ep = Endpoint {
@@ -107,9 +105,7 @@ impl Broker {
         let data = dir.path().join("data");
         let mut cmd = Command::new("sh");
         cmd.arg(&script).arg("run").arg(&data).arg(port.to_string());
-        if let Some(cpu) = cpu {
-            cmd = cpu.confine(name, launch.nodes, &cmd)?;
-        }
+        let cmd = CpuBudget::confine(cpu, name, launch.nodes, cmd)?;
         let log = dir.path().join(format!("{name}.log"));
         let mut process = Process::spawn(name, cmd, &log)?;
         let ep = Endpoint {

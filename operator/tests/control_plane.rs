@@ -7,10 +7,10 @@ mod admin;
 mod e2e;
 mod support;
 
-use ferromq_election::{NodeRecord, NodeState};
+use ferromq_election::NodeState;
 use ferromq_operator::crd::{ReplicatedBroker, condition, reason};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -19,8 +19,10 @@ use kube::{Api, Client, Resource};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::control_plane::ControlPlane;
-use support::zookeeper::{FakeElection, ZooKeeper, node};
-use support::{TestResult, broker, fake_admin, install_crd, namespace, start_operator, wait_for};
+use support::zookeeper::{FakeElection, ZooKeeper, node, on_pod};
+use support::{
+    TestResult, broker, fake_admin, install_crd, namespace, pods, start_operator, wait_for,
+};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -199,14 +201,7 @@ async fn external_broker(
 ) -> Result<(Api<ReplicatedBroker>, FakeElection), Box<dyn std::error::Error>> {
     let path = format!("/ferromq/{ns}/orders");
     let election = FakeElection::connect(&zk.connect, &path).await?;
-    for pod in ["orders-0", "orders-1", "orders-2"] {
-        let state = if pod == "orders-0" {
-            NodeState::Master
-        } else {
-            NodeState::Replica
-        };
-        election.set_node(&node(pod, state, 10, admin)).await?;
-    }
+    election.settle(&BTreeMap::new(), admin).await?;
     election.set_master("orders-0", 1, admin).await?;
     let yaml = format!(
         "apiVersion: ferromq.io/v1alpha1\nkind: ReplicatedBroker\nmetadata: {{name: orders}}\nspec:\n  replicas: 3\n  image: ferromq/ferromq:old\n  zookeeper: {{external: {{connect: \"{}\", path: \"{path}\"}}}}\n",
@@ -216,28 +211,6 @@ async fn external_broker(
     api.create(&PostParams::default(), &broker(&yaml, ns)?)
         .await?;
     Ok((api, election))
-}
-
-/// Pod name -> (uid, role label, revision).
-async fn pods(client: &Client, ns: &str) -> BTreeMap<String, (String, String, String)> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let list = api
-        .list(&ListParams::default().labels("app.kubernetes.io/component=broker"))
-        .await;
-    let mut out = BTreeMap::new();
-    for pod in list.map(|l| l.items).unwrap_or_default() {
-        let labels = pod.metadata.labels.clone().unwrap_or_default();
-        let label = |k: &str| labels.get(k).cloned().unwrap_or_default();
-        out.insert(
-            pod.metadata.name.clone().unwrap_or_default(),
-            (
-                pod.metadata.uid.clone().unwrap_or_default(),
-                label("ferromq.io/role"),
-                label("controller-revision-hash"),
-            ),
-        );
-    }
-    out
 }
 
 async fn master_labelled(client: &Client, ns: &str, master: &str) -> Option<()> {
@@ -281,18 +254,7 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
     // A replaced pod's record stays the old pod's until the new broker
     // registers, as an ephemeral znode outlives a killed broker by its
     // session timeout.
-    let on_pod = |uids: &BTreeMap<String, String>, name: &str, state, index| NodeRecord {
-        pod_uid: uids.get(name).cloned(),
-        ..node(name, state, index, &admin)
-    };
-    for name in ["orders-0", "orders-1", "orders-2"] {
-        let state = if name == "orders-0" {
-            NodeState::Master
-        } else {
-            NodeState::Replica
-        };
-        election.set_node(&on_pod(&uids, name, state, 10)).await?;
-    }
+    election.settle(&uids, &admin).await?;
     let patch = serde_json::json!({"spec": {"image": "ferromq/ferromq:new"}});
     api.patch("orders", &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
@@ -316,10 +278,10 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
         if step_downs.try_recv().is_ok() && !steps.iter().any(|(s, _)| s == "step-down") {
             steps.push(("step-down".into(), Instant::now()));
             election
-                .set_node(&on_pod(&uids, "orders-0", NodeState::Replica, 10))
+                .set_node(&on_pod(&uids, "orders-0", NodeState::Replica, 10, &admin))
                 .await?;
             election
-                .set_node(&on_pod(&uids, "orders-2", NodeState::Master, 10))
+                .set_node(&on_pod(&uids, "orders-2", NodeState::Master, 10, &admin))
                 .await?;
             election.set_master("orders-2", 2, &admin).await?;
         }
@@ -329,7 +291,7 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
                 steps.push((name.clone(), Instant::now()));
                 if name != "orders-0" {
                     election
-                        .set_node(&on_pod(&uids, &name, NodeState::Replica, 4))
+                        .set_node(&on_pod(&uids, &name, NodeState::Replica, 4, &admin))
                         .await?;
                     lagging.push((name, Instant::now()));
                 }
@@ -338,7 +300,7 @@ async fn an_image_change_rolls_replicas_first_and_the_master_last() -> TestResul
         for (name, since) in &lagging {
             if since.elapsed() > Duration::from_secs(3) {
                 election
-                    .set_node(&on_pod(&uids, name, NodeState::Replica, 10))
+                    .set_node(&on_pod(&uids, name, NodeState::Replica, 10, &admin))
                     .await?;
             }
         }

@@ -9,7 +9,7 @@
 use crate::support::control_plane::ControlPlane;
 use crate::support::zookeeper::{FakeElection, ZooKeeper};
 use crate::support::{
-    TestResult, broker, http_get, install_crd, namespace, start_operator, wait_for,
+    TestResult, broker, http_get, install_crd, namespace, pods, start_operator, wait_for,
 };
 use ferromq_operator::crd::ReplicatedBroker;
 use k8s_openapi::api::core::v1::Pod;
@@ -189,14 +189,10 @@ async fn status_label_and_endpoints_follow_a_real_failover() -> TestResult {
         .await?;
     // The pods' UIDs, as the downward API would give them (POD_UID).
     let uids = wait_for("the three broker pods", Duration::from_secs(60), || async {
-        let pods = Api::<Pod>::namespaced(client.clone(), ns)
-            .list(&ListParams::default().labels("app.kubernetes.io/component=broker"))
+        let uids: BTreeMap<String, String> = pods(client, ns)
             .await
-            .ok()?;
-        let uids: BTreeMap<String, String> = pods
-            .items
-            .iter()
-            .filter_map(|p| Some((p.metadata.name.clone()?, p.metadata.uid.clone()?)))
+            .into_iter()
+            .map(|(name, (uid, _, _))| (name, uid))
             .collect();
         (uids.len() == 3).then_some(uids)
     })

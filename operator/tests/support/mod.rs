@@ -1,14 +1,16 @@
 //! What the control-plane tests share: the CRD, a namespace, the operator
-//! running beside the test, waiting, and a fake broker admin port.
+//! running beside the test, waiting, a fake broker admin port, and the
+//! broker pods as the API server has them.
 
 pub mod control_plane;
 pub mod zookeeper;
 
 use ferromq_operator::crd::ReplicatedBroker;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, CustomResourceExt};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -123,4 +125,26 @@ pub async fn fake_admin() -> std::io::Result<(String, mpsc::UnboundedReceiver<()
         }
     });
     Ok((address, rx))
+}
+
+/// Pod name -> (uid, role label, revision).
+pub async fn pods(client: &Client, ns: &str) -> BTreeMap<String, (String, String, String)> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let list = api
+        .list(&ListParams::default().labels("app.kubernetes.io/component=broker"))
+        .await;
+    let mut out = BTreeMap::new();
+    for pod in list.map(|l| l.items).unwrap_or_default() {
+        let labels = pod.metadata.labels.clone().unwrap_or_default();
+        let label = |k: &str| labels.get(k).cloned().unwrap_or_default();
+        out.insert(
+            pod.metadata.name.clone().unwrap_or_default(),
+            (
+                pod.metadata.uid.clone().unwrap_or_default(),
+                label("ferromq.io/role"),
+                label("controller-revision-hash"),
+            ),
+        );
+    }
+    out
 }

@@ -2,6 +2,7 @@
 //! and a fake election written into it the way brokers write theirs.
 
 use ferromq_election::{MasterRecord, NodeRecord, NodeState, Position};
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -100,7 +101,38 @@ pub fn node(id: &str, state: NodeState, index: u64, admin: &str) -> NodeRecord {
     }
 }
 
+/// [`node`], naming its pod's UID when `uids` has it (as POD_UID would).
+pub fn on_pod(
+    uids: &BTreeMap<String, String>,
+    id: &str,
+    state: NodeState,
+    index: u64,
+    admin: &str,
+) -> NodeRecord {
+    NodeRecord {
+        pod_uid: uids.get(id).cloned(),
+        ..node(id, state, index, admin)
+    }
+}
+
 impl FakeElection {
+    /// `orders-0` master, `orders-1` and `orders-2` replicas, all at index
+    /// 10: a settled cluster of three.
+    pub async fn settle(
+        &self,
+        uids: &BTreeMap<String, String>,
+        admin: &str,
+    ) -> Result<(), zk::Error> {
+        for id in ["orders-0", "orders-1", "orders-2"] {
+            let state = match id {
+                "orders-0" => NodeState::Master,
+                _ => NodeState::Replica,
+            };
+            self.set_node(&on_pod(uids, id, state, 10, admin)).await?;
+        }
+        Ok(())
+    }
+
     pub async fn connect(connect: &str, root: &str) -> Result<FakeElection, zk::Error> {
         let client = zk::Client::connect(connect).await?;
         let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
