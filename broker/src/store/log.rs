@@ -67,8 +67,13 @@ impl Store {
         Ok(())
     }
 
-    /// Applies committed entries to the queue state. Not synced: the log
-    /// already holds them, and a lost apply is redone from the log.
+    /// Applies committed entries to the queue state, without the WAL: the
+    /// log already holds them, fsynced, and writing them a second time
+    /// would only cost. The queue state and its applied position reach
+    /// disk by atomic flushes; what a crash loses of them is redone from
+    /// the log, since followers and a new master apply from the applied
+    /// position on. (Trims skip the WAL too, so a crash never keeps a trim
+    /// and loses the applies before it: see [`Store::trim_log`].)
     pub fn apply(&self, entries: &[Entry]) -> Result<(), StoreError> {
         let Some(last) = entries.last() else {
             return Ok(());
@@ -84,7 +89,7 @@ impl Store {
             super::META_APPLIED,
             keys::position(last.position),
         );
-        self.write_applying(batch, entries, false)
+        self.write_applying(batch, entries, &super::unlogged())
     }
 
     /// The last entry in the log, or the applied position when the log

@@ -17,13 +17,12 @@ mod keys;
 mod log;
 mod summary;
 pub mod trim;
+mod tuning;
 
 pub use entry::{DecodeError, Entry, MessageRecord, Op, Position};
 pub use log::EpochStart;
 
-use rocksdb::{
-    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
-};
+use rocksdb::{DB, Direction, IteratorMode, WriteBatch, WriteOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -35,14 +34,6 @@ const CF_MESSAGES: &str = "messages";
 const CF_META: &str = "meta";
 const CF_EPOCHS: &str = "epochs";
 const META_APPLIED: &[u8] = b"applied";
-/// Memory for RocksDB memtables, all column families together.
-const MEMTABLE_BUDGET: usize = 128 << 20;
-/// The log's memtable: several times what the log keeps (see
-/// [`trim`]), so that most entries are trimmed while still in memory and
-/// a flush drops them instead of writing them to a table file.
-const LOG_MEMTABLE: usize = 64 << 20;
-const MESSAGES_MEMTABLE: usize = 32 << 20;
-const SMALL_MEMTABLE: usize = 4 << 20;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -91,24 +82,7 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in `dir` and reads what it holds.
     pub fn open(dir: &Path) -> Result<(Store, Recovered), StoreError> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
-        opts.set_keep_log_file_num(4);
-        // Memtables are the store's main memory use: bound them across
-        // column families so a deep backlog cannot grow the process.
-        opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
-        let cfs = [CF_LOG, CF_MESSAGES, CF_META, CF_EPOCHS]
-            .into_iter()
-            .map(|name| {
-                let mut cf = Options::default();
-                cf.set_write_buffer_size(match name {
-                    CF_LOG => LOG_MEMTABLE,
-                    CF_MESSAGES => MESSAGES_MEMTABLE,
-                    _ => SMALL_MEMTABLE,
-                });
-                ColumnFamilyDescriptor::new(name, cf)
-            });
+        let (opts, cfs) = tuning::options(dir);
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         let store = Store {
             db,
@@ -131,15 +105,11 @@ impl Store {
     /// router starts.
     pub fn recover(&self) -> Result<Recovered, StoreError> {
         let summary = self.summary();
-        let mut rec = Recovered {
+        Ok(Recovered {
+            applied: self.applied()?,
             next_seq: summary.next_seq,
             queues: summary.queues.clone(),
-            ..Recovered::default()
-        };
-        if let Some(raw) = self.db.get_cf(self.cf(CF_META)?, META_APPLIED)? {
-            rec.applied = keys::decode_position(&raw).ok_or(DecodeError("applied position"))?;
-        }
-        Ok(rec)
+        })
     }
 
     fn summary(&self) -> MutexGuard<'_, Summary> {
@@ -158,12 +128,10 @@ impl Store {
         &self,
         batch: WriteBatch,
         entries: &[Entry],
-        sync: bool,
+        opts: &WriteOptions,
     ) -> Result<(), StoreError> {
         let mut summary = self.summary();
-        let mut opts = WriteOptions::default();
-        opts.set_sync(sync);
-        self.db.write_opt(batch, &opts)?;
+        self.db.write_opt(batch, opts)?;
         for entry in entries {
             summary.record(&entry.ops);
         }
@@ -199,7 +167,9 @@ impl Store {
             META_APPLIED,
             keys::position(last.position),
         );
-        self.write_applying(batch, entries, true)
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.write_applying(batch, entries, &opts)
     }
 
     /// Reads up to `limit` messages of `queue` with sequence numbers from
@@ -237,13 +207,25 @@ impl Store {
     }
 
     /// Drops log entries below `index`; their effects live on in the queue
-    /// state. Not synced: losing a trim only keeps more log.
+    /// state. Without the WAL, like [`Store::apply`]: a trim then reaches
+    /// disk only by an atomic flush, together with every apply written
+    /// before it, and a crash that loses those applies loses the trim too,
+    /// so the log still holds what must be redone. Trimmed entries mostly
+    /// die in the memtable and are never written to a table file.
     pub fn trim_log(&self, index: u64) -> Result<(), StoreError> {
-        let log = self.cf(CF_LOG)?;
-        self.db
-            .delete_range_cf(log, 0u64.to_be_bytes(), index.to_be_bytes())?;
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(CF_LOG)?, 0u64.to_be_bytes(), index.to_be_bytes());
+        self.db.write_opt(batch, &unlogged())?;
         Ok(())
     }
+}
+
+/// Options for writes that skip the WAL: what they lose in a crash is
+/// redone from the log.
+fn unlogged() -> WriteOptions {
+    let mut opts = WriteOptions::default();
+    opts.disable_wal(true);
+    opts
 }
 
 /// Adds what `ops` do to the queue state to `batch`.
@@ -268,5 +250,7 @@ fn put_ops(
     }
 }
 
+#[cfg(test)]
+mod crash_tests;
 #[cfg(test)]
 mod tests;
