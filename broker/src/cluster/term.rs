@@ -17,6 +17,7 @@ use crate::lease::Lease;
 use crate::replication::committer::{self, Start};
 use crate::replication::leader::{Leader, LeaderConfig, LeaderEnd};
 use crate::replication::policy::Progress;
+use crate::replication::recent::{self, Recent};
 use crate::router::Router;
 use crate::store::Op;
 use std::sync::Arc;
@@ -84,6 +85,7 @@ async fn serve(
         disk: last.index,
     });
     let (events_tx, mut events) = mpsc::unbounded_channel();
+    let recent = Arc::new(Recent::new(recent::DEFAULT_BYTES));
     let (commits, committer) = committer::spawn(Start {
         store: store.clone(),
         epoch,
@@ -95,6 +97,7 @@ async fn serve(
         metrics: shared.metrics.clone(),
         events: events_tx,
         progress: progress_tx,
+        recent: recent.clone(),
     })
     .map_err(|e| format!("cannot start the committer: {e}"))?;
 
@@ -113,6 +116,7 @@ async fn serve(
         store: store.clone(),
         committer: commits.clone(),
         progress: progress_rx,
+        recent,
         commit: shared.commit.clone(),
         view: shared.replicas.clone(),
     };

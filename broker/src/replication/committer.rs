@@ -10,12 +10,14 @@
 //! a master that may have lost its ZooKeeper session confirms nothing.
 
 use super::policy::Progress;
+use super::recent::Recent;
 use super::syncer::{Syncer, SyncerParts};
 use crate::commit::{CommitEvent, Input};
 use crate::lease::Lease;
 use crate::metrics::Metrics;
 use crate::store::trim::Trimmer;
 use crate::store::{Entry, Position, Store};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -41,6 +43,8 @@ pub struct Start {
     pub events: mpsc::UnboundedSender<CommitEvent>,
     /// How far the local log got, for the leader and the senders.
     pub progress: watch::Sender<Progress>,
+    /// The newest entries as appended, for the senders.
+    pub recent: Arc<Recent>,
 }
 
 /// Starts the committer thread.
@@ -152,8 +156,20 @@ impl Committer {
                 Input::Stop => {}
             }
         }
-        if !entries.is_empty() {
-            self.s.store.append(&entries)?;
+        if let Some(first) = entries.first().map(|e| e.position.index) {
+            // Encoded once: the same bytes go to the log and, from memory,
+            // to every replica.
+            let mut buf = Vec::new();
+            let raw: Vec<(Position, Bytes)> = entries
+                .iter()
+                .map(|e| {
+                    buf.clear();
+                    e.encode(&mut buf);
+                    (e.position, Bytes::copy_from_slice(&buf))
+                })
+                .collect();
+            self.s.store.append_raw(&raw)?;
+            self.s.recent.push(first, raw.into_iter().map(|(_, b)| b));
             self.s.progress.send_modify(|p| p.mem = self.index);
             if let Some(syncer) = &self.syncer {
                 syncer.appended(self.index);

@@ -6,6 +6,7 @@
 //! quorum holding it proves nothing (Raft, figure 8).
 
 use super::policy::{self, Progress, SyncPolicy};
+use super::recent::Recent;
 use super::session::{self, SessionContext, SessionEvent};
 use crate::commit::Input;
 use crate::store::Store;
@@ -58,6 +59,8 @@ pub struct Leader {
     pub store: Arc<Store>,
     pub committer: mpsc::UnboundedSender<Input>,
     pub progress: watch::Receiver<Progress>,
+    /// The newest entries, which the committer keeps for the sessions.
+    pub recent: Arc<Recent>,
     /// The commit index, for sessions to pass on to replicas.
     pub commit: watch::Sender<u64>,
     /// The replicas, for status.
@@ -98,6 +101,7 @@ impl Leader {
                         token: self.config.token.clone(),
                         written_acks: self.config.policy.wants_written_acks(),
                         progress: self.progress.clone(),
+                        recent: self.recent.clone(),
                         commit: self.commit.subscribe(),
                         events: events_tx.clone(),
                     };

@@ -7,6 +7,7 @@ pub mod divergence;
 pub mod follower;
 pub mod leader;
 pub mod policy;
+pub mod recent;
 pub mod session;
 pub mod syncer;
 pub mod wire;

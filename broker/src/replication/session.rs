@@ -4,6 +4,7 @@
 use super::checkpoint;
 use super::divergence::{LogShape, common_prefix};
 use super::policy::Progress;
+use super::recent::Recent;
 use super::wire::{self, BATCH_BYTES, BATCH_ENTRIES, Hello, Message, WireError};
 use crate::store::Store;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct SessionContext {
     /// Whether the policy counts written-but-not-fsynced entries.
     pub written_acks: bool,
     pub progress: watch::Receiver<Progress>,
+    /// The newest entries, shipped from memory while a replica keeps up.
+    pub recent: Arc<Recent>,
     pub commit: watch::Receiver<u64>,
     pub events: mpsc::Sender<SessionEvent>,
 }
@@ -184,12 +187,18 @@ where
         let written = progress.borrow_and_update().mem;
         if next <= written {
             let limit = BATCH_ENTRIES.min((written - next + 1) as usize);
-            let mut entries = ctx.store.read_log_raw(next, limit)?;
-            let mut bytes = 0;
-            entries.retain(|e| {
-                bytes += e.len();
-                bytes <= BATCH_BYTES || bytes == e.len()
-            });
+            let entries = match ctx.recent.read(next, limit, BATCH_BYTES) {
+                Some(entries) => entries,
+                None => {
+                    let mut entries = ctx.store.read_log_raw(next, limit)?;
+                    let mut bytes = 0;
+                    entries.retain(|e| {
+                        bytes += e.len();
+                        bytes <= BATCH_BYTES || bytes == e.len()
+                    });
+                    entries
+                }
+            };
             if entries.first().and_then(|e| index_of(e)) != Some(next) {
                 return Err(SessionError::Refused(format!(
                     "entry {next} is no longer in this master's log"

@@ -10,6 +10,7 @@
 
 use crate::encoding::{DecodeError, Reader, put_bytes, put_str, put_u32, put_u64};
 use crate::store::{EpochStart, Position};
+use bytes::Bytes;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -64,7 +65,7 @@ pub enum Message {
     /// commit index.
     Entries {
         commit: u64,
-        entries: Vec<Vec<u8>>,
+        entries: Vec<Bytes>,
     },
     Heartbeat {
         commit: u64,
@@ -153,7 +154,8 @@ impl Message {
     }
 
     /// Decodes one message body (type byte and payload, no length).
-    pub fn decode(body: &[u8]) -> Result<Message, WireError> {
+    /// Entries stay slices of `body`, uncopied.
+    pub fn decode(body: &Bytes) -> Result<Message, WireError> {
         let mut r = Reader::new(body);
         let m = match r.u8()? {
             1 => {
@@ -190,7 +192,7 @@ impl Message {
                 let n = r.u32()? as usize;
                 let mut entries = Vec::with_capacity(n.min(BATCH_ENTRIES));
                 for _ in 0..n {
-                    entries.push(r.bytes()?.to_vec());
+                    entries.push(body.slice_ref(r.bytes()?));
                 }
                 Message::Entries { commit, entries }
             }
@@ -238,7 +240,7 @@ pub async fn read<R: AsyncRead + Unpin>(rd: &mut R) -> Result<Option<Message>, W
     }
     let mut body = vec![0u8; len];
     rd.read_exact(&mut body).await?;
-    Message::decode(&body).map(Some)
+    Message::decode(&Bytes::from(body)).map(Some)
 }
 
 /// Writes one message and flushes it.
@@ -275,7 +277,7 @@ mod tests {
             },
             Message::Entries {
                 commit: 5,
-                entries: vec![vec![1, 2, 3], vec![]],
+                entries: vec![Bytes::from_static(&[1, 2, 3]), Bytes::new()],
             },
             Message::Heartbeat { commit: 8 },
             Message::Ack { mem: 9, disk: 7 },
@@ -293,14 +295,17 @@ mod tests {
         for m in samples() {
             let mut out = Vec::new();
             m.encode(&mut out);
-            let body = &out[4..];
+            let body = Bytes::copy_from_slice(&out[4..]);
             assert_eq!(
                 u32::from_le_bytes([out[0], out[1], out[2], out[3]]) as usize,
                 body.len()
             );
-            assert_eq!(Message::decode(body).ok(), Some(m.clone()));
+            assert_eq!(Message::decode(&body).ok(), Some(m.clone()));
             for n in 0..body.len() {
-                assert!(Message::decode(&body[..n]).is_err(), "{m:?} prefix {n}");
+                assert!(
+                    Message::decode(&body.slice(..n)).is_err(),
+                    "{m:?} prefix {n}"
+                );
             }
         }
     }

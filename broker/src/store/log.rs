@@ -5,6 +5,7 @@
 
 use super::{CF_EPOCHS, CF_LOG, CF_MESSAGES, CF_META, Store, StoreError, keys};
 use super::{DecodeError, Entry, Position};
+use bytes::Bytes;
 use rocksdb::{Direction, IteratorMode, WriteBatch, WriteOptions};
 
 pub(super) const META_SEEN_EPOCH: &[u8] = b"seen_epoch";
@@ -20,9 +21,14 @@ impl Store {
     }
 
     /// [`Store::append`] for entries already encoded (as a replica
-    /// receives them), each with its position.
-    pub fn append_raw(&self, entries: &[(Position, Vec<u8>)]) -> Result<(), StoreError> {
-        self.append_with(entries, |e| e.0, |e, buf| buf.extend_from_slice(&e.1))
+    /// receives them, and as the master ships them), each with its
+    /// position.
+    pub fn append_raw<B: AsRef<[u8]>>(&self, entries: &[(Position, B)]) -> Result<(), StoreError> {
+        self.append_with(
+            entries,
+            |e| e.0,
+            |e, buf| buf.extend_from_slice(e.1.as_ref()),
+        )
     }
 
     fn append_with<E>(
@@ -160,13 +166,13 @@ impl Store {
     }
 
     /// Raw log entries from `from` on, as stored: what a master ships.
-    pub fn read_log_raw(&self, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+    pub fn read_log_raw(&self, from: u64, limit: usize) -> Result<Vec<Bytes>, StoreError> {
         let start = from.to_be_bytes();
         let mode = IteratorMode::From(&start, Direction::Forward);
         let mut out = Vec::new();
         for item in self.db.iterator_cf(self.cf(CF_LOG)?, mode).take(limit) {
             let (_, value) = item?;
-            out.push(value.into_vec());
+            out.push(Bytes::from(value.into_vec()));
         }
         Ok(out)
     }
