@@ -159,15 +159,8 @@ impl Committer {
         if let Some(first) = entries.first().map(|e| e.position.index) {
             // Encoded once: the same bytes go to the log and, from memory,
             // to every replica.
-            let mut buf = Vec::new();
-            let raw: Vec<(Position, Bytes)> = entries
-                .iter()
-                .map(|e| {
-                    buf.clear();
-                    e.encode(&mut buf);
-                    (e.position, Bytes::copy_from_slice(&buf))
-                })
-                .collect();
+            let raw: Vec<(Position, Bytes)> =
+                entries.iter().map(|e| (e.position, e.encoded())).collect();
             self.s.store.append_raw(&raw)?;
             self.s.recent.push(first, raw.into_iter().map(|(_, b)| b));
             self.s.progress.send_modify(|p| p.mem = self.index);

@@ -3,6 +3,7 @@
 //! sent entries from here instead of reading them back from the store.
 //! One of these lives for one term, whose log only grows.
 
+use super::wire::within_bytes;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -68,16 +69,13 @@ impl Recent {
         if skip >= k.entries.len() {
             return None;
         }
-        let mut bytes = 0;
+        let mut fits = within_bytes(max_bytes);
         let out = k
             .entries
             .iter()
             .skip(skip)
             .take(limit.max(1))
-            .take_while(|e| {
-                bytes += e.len();
-                bytes <= max_bytes || bytes == e.len()
-            })
+            .take_while(|e| fits(e))
             .cloned()
             .collect();
         Some(out)

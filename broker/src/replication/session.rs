@@ -5,8 +5,8 @@ use super::checkpoint;
 use super::divergence::{LogShape, common_prefix};
 use super::policy::Progress;
 use super::recent::Recent;
-use super::wire::{self, BATCH_BYTES, BATCH_ENTRIES, Hello, Message, WireError};
-use crate::store::Store;
+use super::wire::{self, BATCH_BYTES, BATCH_ENTRIES, Hello, Message, WireError, within_bytes};
+use crate::store::{Entry, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{BufReader, BufWriter};
@@ -189,17 +189,12 @@ where
             let limit = BATCH_ENTRIES.min((written - next + 1) as usize);
             let entries = match ctx.recent.read(next, limit, BATCH_BYTES) {
                 Some(entries) => entries,
-                None => {
-                    let mut entries = ctx.store.read_log_raw(next, limit)?;
-                    let mut bytes = 0;
-                    entries.retain(|e| {
-                        bytes += e.len();
-                        bytes <= BATCH_BYTES || bytes == e.len()
-                    });
-                    entries
-                }
+                None => (ctx.store.read_log_raw(next, limit)?.into_iter())
+                    .take_while(within_bytes(BATCH_BYTES))
+                    .collect(),
             };
-            if entries.first().and_then(|e| index_of(e)) != Some(next) {
+            let first = entries.first().and_then(|e| Entry::position_of(e).ok());
+            if first.map(|p| p.index) != Some(next) {
                 return Err(SessionError::Refused(format!(
                     "entry {next} is no longer in this master's log"
                 )));
@@ -246,11 +241,6 @@ where
             None => return Ok(()),
         }
     }
-}
-
-/// The index in a stored entry's header (format byte, epoch, index).
-fn index_of(raw: &[u8]) -> Option<u64> {
-    raw.get(9..17)?.try_into().ok().map(u64::from_le_bytes)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -20,6 +20,16 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 pub const BATCH_ENTRIES: usize = 2_000;
 pub const BATCH_BYTES: usize = 8 << 20;
 
+/// A `take_while` test that keeps entries while they add up to at most
+/// `max` bytes, and always the first: a batch never stalls on one entry.
+pub fn within_bytes(max: usize) -> impl FnMut(&Bytes) -> bool {
+    let mut bytes = 0;
+    move |e| {
+        bytes += e.len();
+        bytes <= max || bytes == e.len()
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum WireError {
     #[error("connection: {0}")]

@@ -71,15 +71,32 @@ impl Entry {
         }
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
-        let mut r = Reader::new(bytes);
+    /// The encoding, in a buffer of its own: what the log stores and
+    /// replication ships.
+    pub fn encoded(&self) -> Bytes {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        Bytes::from(out)
+    }
+
+    /// The position in an encoded entry's header, the rest left unread.
+    pub fn position_of(bytes: &[u8]) -> Result<Position, DecodeError> {
+        Self::read_header(&mut Reader::new(bytes))
+    }
+
+    fn read_header(r: &mut Reader<'_>) -> Result<Position, DecodeError> {
         if r.u8()? != FORMAT_VERSION {
             return Err(DecodeError("unknown entry format"));
         }
-        let position = Position {
+        Ok(Position {
             epoch: r.u64()?,
             index: r.u64()?,
-        };
+        })
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Entry, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let position = Self::read_header(&mut r)?;
         let n = r.u32()? as usize;
         let mut ops = Vec::with_capacity(n.min(1024));
         for _ in 0..n {

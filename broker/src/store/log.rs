@@ -17,27 +17,15 @@ impl Store {
     /// Appends `entries` to the log without applying them; not synced
     /// (see [`Store::sync`]). Entries must follow the current last one.
     pub fn append(&self, entries: &[Entry]) -> Result<(), StoreError> {
-        self.append_with(entries, |e| e.position, Entry::encode)
+        let raw: Vec<_> = entries.iter().map(|e| (e.position, e.encoded())).collect();
+        self.append_raw(&raw)
     }
 
     /// [`Store::append`] for entries already encoded (as a replica
     /// receives them, and as the master ships them), each with its
     /// position.
     pub fn append_raw<B: AsRef<[u8]>>(&self, entries: &[(Position, B)]) -> Result<(), StoreError> {
-        self.append_with(
-            entries,
-            |e| e.0,
-            |e, buf| buf.extend_from_slice(e.1.as_ref()),
-        )
-    }
-
-    fn append_with<E>(
-        &self,
-        entries: &[E],
-        position: impl Fn(&E) -> Position,
-        encode: impl Fn(&E, &mut Vec<u8>),
-    ) -> Result<(), StoreError> {
-        let Some(first) = entries.first().map(&position) else {
+        let Some(&(first, _)) = entries.first() else {
             return Ok(());
         };
         let mut batch = WriteBatch::default();
@@ -52,12 +40,8 @@ impl Store {
             });
         }
         let mut prev_epoch = last.epoch;
-        let mut buf = Vec::new();
-        for entry in entries {
-            let at = position(entry);
-            buf.clear();
-            encode(entry, &mut buf);
-            batch.put_cf(log, at.index.to_be_bytes(), &buf);
+        for (at, bytes) in entries {
+            batch.put_cf(log, at.index.to_be_bytes(), bytes);
             if at.epoch != prev_epoch {
                 batch.put_cf(epochs, at.epoch.to_be_bytes(), at.index.to_be_bytes());
                 prev_epoch = at.epoch;
@@ -107,7 +91,7 @@ impl Store {
         match iter.next() {
             Some(item) => {
                 let (_, value) = item?;
-                let p = Entry::decode(&value)?.position;
+                let p = Entry::position_of(&value)?;
                 Ok(if p.index >= applied.index { p } else { applied })
             }
             None => Ok(applied),
